@@ -1,0 +1,64 @@
+// Writes one safetensors file whose layout is planned before any data exists.
+//
+// The header (names, dtypes, shapes, offsets) is computed from the plan alone, written first,
+// and the file is extended to its final size; tensor data is then pwrite()n to its planned
+// place as soon as it is ready, from any thread, in any order. Contract as LevelDB's
+// TableBuilder: create() / write()* / finish(); the destructor abandons (deletes the file)
+// if finish() was never called.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/dtype.h"
+
+namespace weld {
+
+struct PlannedTensor {
+  std::string name;
+  DType dtype;
+  std::vector<std::uint64_t> shape;
+  std::uint64_t size_bytes() const;
+};
+
+// The bytes of the 8-byte length + JSON header for `tensors` laid out contiguously in the
+// given order, padded with spaces to a multiple of 8 so that the data section is aligned.
+std::string safetensors_header_bytes(const std::vector<PlannedTensor>& tensors,
+                                     const std::map<std::string, std::string>& metadata);
+
+class SafetensorsWriter {
+ public:
+  // Creates `path` (which must not exist) with the planned header and full size.
+  static std::unique_ptr<SafetensorsWriter> create(
+      const std::string& path, std::vector<PlannedTensor> tensors,
+      const std::map<std::string, std::string>& metadata);
+  ~SafetensorsWriter();
+
+  const std::vector<PlannedTensor>& tensors() const { return tensors_; }
+  std::uint64_t file_size() const { return file_size_; }
+
+  // Writes `bytes` at `offset_in_tensor` inside tensor `index`.
+  // REQUIRES: the range lies inside the tensor. Safe to call from several threads.
+  void write(std::size_t index, std::uint64_t offset_in_tensor, std::span<const std::byte> bytes);
+
+  // Flushes and closes. REQUIRES: not yet finished or abandoned.
+  void finish();
+  // Closes and deletes the file.
+  void abandon();
+
+ private:
+  SafetensorsWriter(std::string path, int fd, std::vector<PlannedTensor> tensors,
+                    std::vector<std::uint64_t> file_offsets, std::uint64_t file_size);
+
+  std::string path_;
+  int fd_;
+  std::vector<PlannedTensor> tensors_;
+  std::vector<std::uint64_t> file_offsets_;  // absolute offset of each tensor's data
+  std::uint64_t file_size_;
+};
+
+}  // namespace weld
