@@ -1,0 +1,55 @@
+// A Hugging Face model directory: config.json plus model.safetensors, or shards named by
+// model.safetensors.index.json ({"weight_map": {tensor: shard file}}). Every shard is
+// mapped and validated on open; the index is checked against the shards (a named shard that
+// is missing, a tensor not in the shard the index names, a tensor in two shards).
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "io/safetensors_reader.h"
+
+namespace weld {
+
+struct TensorRef {
+  const SafetensorsFile* file;
+  const TensorInfo* info;
+  std::span<const std::byte> data() const { return file->data(*info); }
+};
+
+class ModelDir {
+ public:
+  // Errors name the directory (and the shard or index file at fault).
+  static std::unique_ptr<ModelDir> open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  const nlohmann::json& config() const { return config_; }
+  bool tie_word_embeddings() const;
+
+  std::optional<TensorRef> find(std::string_view name) const;
+  // Every tensor name, sorted.
+  const std::vector<std::string>& tensor_names() const { return names_; }
+  const std::vector<std::unique_ptr<SafetensorsFile>>& shards() const { return shards_; }
+
+ private:
+  ModelDir() = default;
+  void load_single(const std::string& file);
+  void load_sharded(const std::string& index_file);
+  void add_shard_tensors(const SafetensorsFile& shard);
+
+  std::string path_;
+  nlohmann::json config_;
+  std::vector<std::unique_ptr<SafetensorsFile>> shards_;
+  std::unordered_map<std::string, TensorRef> tensors_;
+  std::vector<std::string> names_;
+};
+
+// Reads a JSON file; errors name the file.
+nlohmann::json read_json_file(const std::string& path);
+
+}  // namespace weld

@@ -1,0 +1,46 @@
+// A model's tensors written as Hugging Face shards: model.safetensors when they fit in one
+// file, else model-00001-of-0000N.safetensors plus model.safetensors.index.json
+// ({"metadata": {"total_size": bytes}, "weight_map": {tensor: file}}).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/safetensors_writer.h"
+
+namespace weld {
+
+struct ShardLayout {
+  std::vector<std::string> file_names;
+  std::vector<std::vector<std::size_t>> tensors_of;  // per shard, tensor indices in file order
+  std::vector<std::size_t> shard_of;                 // per tensor
+  std::vector<std::size_t> index_in_shard;           // per tensor
+};
+
+// Greedy in the given order: a shard is closed when the next tensor would take it past
+// `max_shard_bytes`; a tensor larger than that gets a shard of its own.
+ShardLayout plan_shard_layout(std::span<const std::uint64_t> sizes, std::uint64_t max_shard_bytes);
+
+class ShardedWriter {
+ public:
+  // Creates every shard file in `dir` with its planned header (metadata {"format": "pt"}).
+  ShardedWriter(const std::string& dir, std::vector<PlannedTensor> tensors,
+                std::uint64_t max_shard_bytes);
+
+  const ShardLayout& layout() const { return layout_; }
+  // Safe to call from several threads. REQUIRES: the range lies inside the tensor.
+  void write(std::size_t tensor, std::uint64_t offset_in_tensor, std::span<const std::byte> bytes);
+  // Closes every shard and writes the index when there are several.
+  void finish();
+
+ private:
+  std::string dir_;
+  std::vector<PlannedTensor> tensors_;
+  ShardLayout layout_;
+  std::vector<std::unique_ptr<SafetensorsWriter>> writers_;
+};
+
+}  // namespace weld

@@ -1,0 +1,12 @@
+// The descriptors of every method, one per file in src/methods/. Only registry.cpp needs this.
+#pragma once
+
+#include "methods/method.h"
+
+namespace weld {
+
+extern const MethodDescriptor kLinear;
+extern const MethodDescriptor kTaskArithmetic;
+extern const MethodDescriptor kPassthrough;
+
+}  // namespace weld

@@ -1,0 +1,68 @@
+// linear: Model Soups (Wortsman et al., 2022), the weighted average of the inputs.
+//   out = sum_i w_i x_i / sum_i w_i      (without the division when normalize is false)
+// weld: a zero weight sum with normalize is an error, not NaN; a base model that the config
+// gives no weight (it was only named as base_model) takes no part in the average.
+#include <cmath>
+
+#include "methods/all_methods.h"
+#include "util/error.h"
+
+namespace weld {
+namespace {
+
+enum : std::size_t { kWeight, kNormalize };
+
+constexpr ParamDef kParams[] = {
+    {"weight", ParamScope::kPerModel, true, 0.0, "the model's weight in the average"},
+    {"normalize", ParamScope::kGlobal, false, 1.0, "divide by the sum of the weights"},
+};
+
+// A model without a weight (only the base model can lack one) contributes nothing.
+double weight_of(const MethodCall& call, std::size_t input) {
+  const double w = call.model(input, kWeight);
+  return std::isnan(w) ? 0.0 : w;
+}
+
+double weight_sum(const MethodCall& call) {
+  double sum = 0.0;
+  for (std::size_t i = 0; i < call.n_inputs; ++i) sum += weight_of(call, i);
+  return sum;
+}
+
+void validate(const MethodCall& call) {
+  if (call.global(kNormalize) != 0.0 && weight_sum(call) == 0.0)
+    fail("the weights sum to 0, so normalize cannot divide by them "
+         "(change the weights or set normalize: false)");
+}
+
+void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const double divisor = call.global(kNormalize) != 0.0 ? weight_sum(call) : 1.0;
+  for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] = 0.0f;
+  for (std::size_t i = 0; i < call.n_inputs; ++i) {
+    const float w = static_cast<float>(weight_of(call, i) / divisor);
+    if (w == 0.0f) continue;
+    const float* x = tile.inputs[i];
+    for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] += w * x[j];
+  }
+}
+
+}  // namespace
+
+const MethodDescriptor kLinear = {
+    .name = "linear",
+    .pretty_name = "Linear (model soup)",
+    .summary = "weighted average of the models",
+    .formula = "out = sum_i w_i x_i / sum_i w_i",
+    .paper = "Wortsman et al., Model soups: averaging weights of multiple fine-tuned models "
+             "improves accuracy without increasing inference time, ICML 2022",
+    .url = "https://arxiv.org/abs/2203.05482",
+    .params = kParams,
+    .base = BaseUse::kOptional,
+    .min_inputs = 1,
+    .max_inputs = kUnbounded,
+    .validate = validate,
+    .merge_tile = merge_tile,
+    .identity_input = nullptr,
+};
+
+}  // namespace weld

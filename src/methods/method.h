@@ -1,0 +1,79 @@
+// A merge method: static data that describes it (names, paper, parameters) plus the
+// functions that check a call and merge one tile of values.
+//
+// Methods see float32 values only. The executor converts inputs to f32 tile by tile,
+// calls merge_tile, and converts the result to the output dtype, so a method never knows
+// about files, dtypes or threads. Kernels are noexcept and never allocate: everything that
+// can be wrong with a call (input count, missing base, a zero weight sum) is found by
+// validate() when the merge is planned, before any byte is written.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace weld {
+
+// Global parameters have one value per output tensor and read only the slice and top-level
+// `parameters`; per-model ones have one value per (model, tensor).
+enum class ParamScope { kGlobal, kPerModel };
+
+struct ParamDef {
+  std::string_view name;  // as in the YAML config
+  ParamScope scope;
+  bool required;
+  double default_value;  // used when not required and not set; booleans are 1/0
+  std::string_view help;
+};
+
+enum class BaseUse { kIgnored, kOptional, kRequired };
+
+// Everything about one output tensor's merge except the data. Parameter vectors are indexed
+// like MethodDescriptor::params; a per-model value the config does not set is NaN (only the
+// base model may lack a required per-model parameter).
+struct MethodCall {
+  std::size_t n_inputs = 0;
+  std::optional<std::size_t> base;               // index of the base model among the inputs
+  std::vector<std::vector<double>> model_params;  // [input][param]
+  std::vector<double> global_params;              // [param]
+
+  double global(std::size_t param) const { return global_params[param]; }
+  double model(std::size_t input, std::size_t param) const { return model_params[input][param]; }
+};
+
+// n values of every input (same order as MethodCall's inputs) and room for n outputs.
+struct Tile {
+  std::span<const float* const> inputs;
+  float* out;
+  std::size_t n;
+};
+
+struct MethodDescriptor {
+  std::string_view name;         // as in `merge_method:`
+  std::string_view pretty_name;
+  std::string_view summary;      // one line
+  std::string_view formula;      // one line, ASCII
+  std::string_view paper;        // citation
+  std::string_view url;
+  std::span<const ParamDef> params;
+  BaseUse base;
+  std::size_t min_inputs;        // counting the base model
+  std::size_t max_inputs;        // kUnbounded for any number
+
+  // Throws weld::Error when the call cannot be merged (the caller adds the tensor name).
+  void (*validate)(const MethodCall& call);
+  // Merges one tile. REQUIRES: validate(call) passed.
+  void (*merge_tile)(const MethodCall& call, const Tile& tile) noexcept;
+  // The input whose values are the result unchanged, if there is one for this call: the
+  // executor then copies its bytes, which also lets non-float tensors through. May be null.
+  std::optional<std::size_t> (*identity_input)(const MethodCall& call);
+};
+
+inline constexpr std::size_t kUnbounded = static_cast<std::size_t>(-1);
+
+// Index of the parameter named `name` in `method.params`, if any.
+std::optional<std::size_t> find_param(const MethodDescriptor& method, std::string_view name);
+
+}  // namespace weld

@@ -1,0 +1,13 @@
+// The human-readable plan printed by `weld merge --dry-run`: every output tensor with its
+// inputs, method and resolved parameters, and the memory the merge will need.
+#pragma once
+
+#include <string>
+
+#include "plan/plan.h"
+
+namespace weld {
+
+std::string describe_plan(const MergePlan& plan, unsigned threads);
+
+}  // namespace weld

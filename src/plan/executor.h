@@ -1,0 +1,35 @@
+// Streaming execution of a merge plan.
+//
+// Work is cut into chunks of at most kChunkElements of one output tensor, handed out in
+// order to the workers; each worker converts its chunk tile by tile (kTileElements values of
+// each input to f32 in buffers it owns), merges the tile, converts it to the output dtype and
+// pwrite()s it to its planned offset. Peak memory is therefore a few tiles per worker,
+// whatever the model size, and since every element's result depends only on the inputs at
+// that element, the bytes written do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "io/output_dir.h"
+#include "plan/plan.h"
+
+namespace weld {
+
+// 64 Ki values: a tile of each input fits in L2 next to the output tile.
+inline constexpr std::size_t kTileElements = std::size_t{1} << 16;
+// 1 Mi values: small enough that two workers share a large tensor, large enough that
+// handing out chunks costs nothing.
+inline constexpr std::size_t kChunkElements = std::size_t{1} << 20;
+
+struct ExecuteOptions {
+  unsigned threads = 1;
+};
+
+// Writes every shard of `plan` into `out`. Throws weld::Error on an I/O failure; the shards
+// written so far stay in the temporary directory, which OutputDir removes.
+void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOptions& options);
+
+// Memory the workers' buffers take, in bytes.
+std::uint64_t working_memory_bytes(const MergePlan& plan, unsigned threads);
+
+}  // namespace weld

@@ -1,0 +1,79 @@
+#include "plan/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "util/log.h"
+
+namespace weld {
+
+namespace {
+// Redrawing more often than this costs more than it tells.
+constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
+constexpr int kBarWidth = 24;
+}  // namespace
+
+std::string format_bytes(std::uint64_t bytes) {
+  const double b = static_cast<double>(bytes);
+  if (b >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
+  if (b >= 1e6) return fmt::format("{:.1f} MB", b / 1e6);
+  if (b >= 1e3) return fmt::format("{:.1f} kB", b / 1e3);
+  return fmt::format("{} B", bytes);
+}
+
+Progress::Progress(std::string label, std::uint64_t total_bytes, std::size_t total_items)
+    : label_(std::move(label)),
+      total_bytes_(total_bytes),
+      total_items_(total_items),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_),
+      terminal_(::isatty(STDERR_FILENO) == 1 && verbosity() >= Verbosity::kNormal) {}
+
+void Progress::add(std::uint64_t bytes, std::size_t items_finished) {
+  bytes_ += bytes;
+  items_ += items_finished;
+  if (verbosity() < Verbosity::kNormal) return;
+  std::lock_guard lock(mutex_);
+  if (finished_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (terminal_ && now - last_draw_ < kRedrawInterval) return;
+  const int tenth = total_bytes_ ? static_cast<int>(bytes_ * 10 / total_bytes_) : 10;
+  if (!terminal_ && tenth <= last_tenth_) return;
+  last_tenth_ = tenth;
+  last_draw_ = now;
+  draw(false);
+}
+
+void Progress::finish() {
+  if (verbosity() < Verbosity::kNormal) return;
+  std::lock_guard lock(mutex_);
+  if (finished_) return;
+  finished_ = true;
+  draw(true);
+}
+
+void Progress::draw(bool final) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const std::uint64_t done = bytes_;
+  const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
+  const double fraction = total_bytes_ ? static_cast<double>(done) / static_cast<double>(total_bytes_) : 1.0;
+  std::string eta;
+  if (!final && rate > 0)
+    eta = fmt::format("  ETA {:.0f}s", static_cast<double>(total_bytes_ - done) / rate);
+  const std::string stats =
+      fmt::format("{} {}/{}  {}/{}  {}/s{}", label_, items_.load(), total_items_,
+                  format_bytes(done), format_bytes(total_bytes_), format_bytes(static_cast<std::uint64_t>(rate)), eta);
+  if (!terminal_) {
+    std::fprintf(stderr, "%s%s\n", stats.c_str(), final ? fmt::format("  in {:.2f}s", seconds).c_str() : "");
+    return;
+  }
+  const int filled = static_cast<int>(fraction * kBarWidth);
+  std::fprintf(stderr, "\r[%s%s] %s\033[K%s", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+               std::string(static_cast<std::size_t>(kBarWidth - filled), '.').c_str(), stats.c_str(),
+               final ? "\n" : "");
+  std::fflush(stderr);
+}
+
+}  // namespace weld

@@ -1,0 +1,43 @@
+// Progress of a long job on stderr: a redrawn bar when stderr is a terminal
+//   [#########.........]  412/1234 tensors  3.1/7.5 GB  1.9 GB/s  ETA 2s
+// and a plain line at every tenth otherwise (logs, CI). Silent with -q.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace weld {
+
+class Progress {
+ public:
+  // `total_bytes` is the work measured in bytes read plus written.
+  Progress(std::string label, std::uint64_t total_bytes, std::size_t total_items);
+
+  // Safe to call from several threads.
+  void add(std::uint64_t bytes, std::size_t items_finished);
+  // Prints the final state once.
+  void finish();
+
+ private:
+  void draw(bool final);
+
+  std::string label_;
+  std::uint64_t total_bytes_;
+  std::size_t total_items_;
+  std::atomic<std::uint64_t> bytes_{0};
+  std::atomic<std::size_t> items_{0};
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+  int last_tenth_ = 0;
+  bool terminal_;
+  bool finished_ = false;
+  std::mutex mutex_;
+};
+
+// "1.23 GB" (decimal units, as shard sizes are given).
+std::string format_bytes(std::uint64_t bytes);
+
+}  // namespace weld
