@@ -40,6 +40,7 @@ int run_merge(const MergeArgs& args) {
   PlanOptions options;
   options.max_shard_bytes = parse_size(args.shard_size);
   options.post_weights_at_end = args.post_weights_at_end;
+  options.seed = args.seed;
   const MergePlan plan = plan_merge(recipe, models, options);
   if (args.dry_run) {
     std::fputs(describe_plan(plan, args.threads).c_str(), stdout);

@@ -62,6 +62,7 @@ const MethodDescriptor kLinear = {
     .max_inputs = kUnbounded,
     .validate = validate,
     .merge_tile = merge_tile,
+    .merge_tensor = nullptr,
     .identity_input = nullptr,
 };
 

@@ -1,14 +1,18 @@
 // A merge method: static data that describes it (names, paper, parameters) plus the
-// functions that check a call and merge one tile of values.
+// functions that check a call and merge values.
 //
-// Methods see float32 values only. The executor converts inputs to f32 tile by tile,
-// calls merge_tile, and converts the result to the output dtype, so a method never knows
-// about files, dtypes or threads. Kernels are noexcept and never allocate: everything that
-// can be wrong with a call (input count, missing base, a zero weight sum) is found by
-// validate() when the merge is planned, before any byte is written.
+// Methods see float32 values only, so they never know about files, dtypes or threads.
+// Element-wise methods give merge_tile: the executor converts inputs to f32 tile by tile,
+// calls it, and converts the result, so memory stays at a few tiles. Methods that need a
+// statistic of the whole tensor (a norm, a top-k threshold, a random draw keyed by element
+// index) give merge_tensor instead and receive every element at once. Everything that can
+// be wrong with a call (input count, missing base, a zero weight sum) is found by
+// validate() when the merge is planned, before any byte is written; merge_tile is noexcept
+// and never allocates.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -50,6 +54,17 @@ struct Tile {
   std::size_t n;
 };
 
+// A whole tensor: every element of every input, its shape, and what keys its random streams
+// (the same seed and name give the same draws on any thread count, in any tensor order).
+struct WholeTensor {
+  std::span<const float* const> inputs;
+  float* out;
+  std::size_t n;
+  std::span<const std::uint64_t> shape;
+  std::string_view name;  // of the output tensor
+  std::uint64_t seed;
+};
+
 struct MethodDescriptor {
   std::string_view name;         // as in `merge_method:`
   std::string_view pretty_name;
@@ -63,9 +78,12 @@ struct MethodDescriptor {
   std::size_t max_inputs;        // kUnbounded for any number
 
   // Throws weld::Error when the call cannot be merged (the caller adds the tensor name).
+  // May be null: the planner already checks input counts and the base model.
   void (*validate)(const MethodCall& call);
-  // Merges one tile. REQUIRES: validate(call) passed.
+  // Exactly one of these is set. REQUIRES: validate(call) passed.
   void (*merge_tile)(const MethodCall& call, const Tile& tile) noexcept;
+  // May throw weld::Error for a condition only the values reveal (an antipodal mean, say).
+  void (*merge_tensor)(const MethodCall& call, const WholeTensor& tensor);
   // The input whose values are the result unchanged, if there is one for this call: the
   // executor then copies its bytes, which also lets non-float tensors through. May be null.
   std::optional<std::size_t> (*identity_input)(const MethodCall& call);

@@ -46,6 +46,7 @@ const MethodDescriptor kPassthrough = {
     .max_inputs = 1,
     .validate = validate,
     .merge_tile = merge_tile,
+    .merge_tensor = nullptr,
     .identity_input = identity_input,
 };
 

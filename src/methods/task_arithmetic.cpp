@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "methods/all_methods.h"
-#include "util/error.h"
 
 namespace weld {
 namespace {
@@ -24,10 +23,6 @@ constexpr ParamDef kParams[] = {
 
 // Weight sums this close to zero would blow the task vectors up; mergekit divides by 1.
 constexpr double kMinDivisor = 1e-8;
-
-void validate(const MethodCall& call) {
-  if (!call.base) fail("task_arithmetic needs a base_model");
-}
 
 void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   const std::size_t base = *call.base;
@@ -63,8 +58,9 @@ const MethodDescriptor kTaskArithmetic = {
     .base = BaseUse::kRequired,
     .min_inputs = 1,
     .max_inputs = kUnbounded,
-    .validate = validate,
+    .validate = nullptr,
     .merge_tile = merge_tile,
+    .merge_tensor = nullptr,
     .identity_input = nullptr,
 };
 

@@ -5,7 +5,9 @@
 // each input to f32 in buffers it owns), merges the tile, converts it to the output dtype and
 // pwrite()s it to its planned offset. Peak memory is therefore a few tiles per worker,
 // whatever the model size, and since every element's result depends only on the inputs at
-// that element, the bytes written do not depend on the thread count.
+// that element, the bytes written do not depend on the thread count. Methods that need the
+// whole tensor (MethodDescriptor::merge_tensor) get one chunk per tensor and buffers of its
+// size; their randomness is keyed by element, so they too are thread-count independent.
 #pragma once
 
 #include <cstdint>

@@ -244,6 +244,7 @@ MergePlan plan_merge(const Recipe& recipe, ModelSet& models, const PlanOptions& 
   plan.recipe = &recipe;
   plan.method = recipe.method;
   plan.compute_dtype = recipe.dtype;
+  plan.seed = options.seed;
 
   std::vector<OpenSlice> slices;
   for (std::size_t i = 0; i < recipe.slices.size(); ++i)

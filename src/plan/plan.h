@@ -49,12 +49,14 @@ struct TensorPlan {
 struct PlanOptions {
   std::uint64_t max_shard_bytes = 5'000'000'000;  // mergekit's and Hugging Face's default
   bool post_weights_at_end = false;  // post-layer weights at t = 1 (older mergekit) not t = 0
+  std::uint64_t seed = 42;           // of random methods, with the tensor name and element
 };
 
 struct MergePlan {
   const Recipe* recipe;
   const MethodDescriptor* method;
   std::optional<DType> compute_dtype;  // inputs are rounded to this first
+  std::uint64_t seed;
   std::vector<TensorPlan> tensors;     // in output order
   std::uint64_t max_shard_bytes;
   ShardLayout shards;                  // where each tensor goes

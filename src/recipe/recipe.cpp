@@ -162,9 +162,7 @@ void parse_inputs(const YamlSource& source, const YAML::Node& root, Recipe& reci
   recipe.slices.push_back(std::move(slice));
 }
 
-}  // namespace
-
-Recipe parse_recipe(const YamlSource& source) {
+Recipe parse_document(const YamlSource& source) {
   const YAML::Node& root = source.root();
   if (!root.IsMap()) throw source.error_at(root.Mark(), "a config must be a YAML mapping");
   check_keys(source, root, kTopLevelKeys, "the config");
@@ -190,6 +188,18 @@ Recipe parse_recipe(const YamlSource& source) {
   parse_inputs(source, root, recipe);
   check_all_param_names(source, recipe);
   return recipe;
+}
+
+}  // namespace
+
+Recipe parse_recipe(const YamlSource& source) {
+  try {
+    return parse_document(source);
+  } catch (const YAML::Exception& e) {
+    // A node of an unexpected kind (a list where a name belongs, say) that no check above
+    // anticipated: still the config's fault, so still a config error at its line.
+    throw source.error_at(e.mark, e.msg);
+  }
 }
 
 Recipe load_recipe(const std::string& path) { return parse_recipe(YamlSource::load_file(path)); }
