@@ -27,6 +27,7 @@ struct PlannedTensor {
 
 // The bytes of the 8-byte length + JSON header for `tensors` laid out contiguously in the
 // given order, padded with spaces to a multiple of 8 so that the data section is aligned.
+// REQUIRES: unique names, none of them "__metadata__".
 std::string safetensors_header_bytes(const std::vector<PlannedTensor>& tensors,
                                      const std::map<std::string, std::string>& metadata);
 
@@ -45,9 +46,11 @@ class SafetensorsWriter {
   // REQUIRES: the range lies inside the tensor. Safe to call from several threads.
   void write(std::size_t index, std::uint64_t offset_in_tensor, std::span<const std::byte> bytes);
 
-  // Flushes and closes. REQUIRES: not yet finished or abandoned.
+  // Closes the file, which is then complete. If close() fails, deletes the file and throws
+  // weld::Error naming it. REQUIRES: not yet finished or abandoned.
   void finish();
-  // Closes and deletes the file.
+  // Closes and deletes the file; does nothing once finish() or abandon() has run (a finish()
+  // that throws has already deleted the file).
   void abandon();
 
  private:

@@ -1,0 +1,94 @@
+#include "io/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "util/error.h"
+
+namespace weld {
+namespace {
+
+// Closes a descriptor when the scope ends; the map outlives it (mmap keeps its own reference).
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  ~FdCloser() { ::close(fd_); }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] void fail_errno(const char* verb, const std::string& path, int err) {
+  fail("cannot {} '{}': {}", verb, path, std::strerror(err));
+}
+
+// The size of the regular file open as `fd`; anything else (a directory, a FIFO, a device)
+// is refused because it cannot be mapped as a whole.
+std::size_t regular_file_size(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail_errno("stat", path, errno);
+  if (S_ISDIR(st.st_mode)) fail_errno("open", path, EISDIR);
+  if (!S_ISREG(st.st_mode)) fail("cannot open '{}': not a regular file", path);
+  return static_cast<std::size_t>(st.st_size);
+}
+
+}  // namespace
+
+MappedFile MappedFile::open(const std::string& path) {
+  // O_NONBLOCK so that opening a FIFO by mistake fails at fstat instead of waiting for a
+  // writer; it changes nothing for regular files.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) fail_errno("open", path, errno);
+  const FdCloser closer(fd);
+  const std::size_t size = regular_file_size(fd, path);
+  if (size == 0) return MappedFile(path, nullptr, 0);  // mmap refuses a zero length
+  void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (data == MAP_FAILED) fail_errno("map", path, errno);
+  return MappedFile(path, static_cast<const std::byte*>(data), size);
+}
+
+MappedFile::MappedFile(std::string path, const std::byte* data, std::size_t size)
+    : path_(std::move(path)), data_(data), size_(size) {}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : path_(std::move(other.path_)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    release();
+    path_ = std::move(other.path_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() { release(); }
+
+void MappedFile::release() {
+  if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+  data_ = nullptr;
+  size_ = 0;
+}
+
+void MappedFile::prefetch(std::size_t offset, std::size_t length) const {
+  if (offset >= size_ || length == 0) return;
+  const std::size_t end = length > size_ - offset ? size_ : offset + length;
+  // madvise needs a page-aligned start; the map itself begins on a page boundary.
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t begin = offset - offset % page;
+  // Only a hint: a failure costs speed, never correctness, so it is ignored.
+  ::madvise(const_cast<std::byte*>(data_) + begin, end - begin, MADV_WILLNEED);
+}
+
+}  // namespace weld

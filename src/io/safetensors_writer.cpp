@@ -1,0 +1,155 @@
+#include "io/safetensors_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+#include "util/check.h"
+#include "util/checked_math.h"
+#include "util/error.h"
+
+namespace weld {
+namespace {
+
+constexpr std::size_t kLengthBytes = 8;  // the little-endian u64 in front of the JSON
+// The data section starts on a multiple of this, so that a reader mapping the file can view
+// any tensor of up to 8-byte elements in place, aligned.
+constexpr std::size_t kDataAlignment = 8;
+constexpr const char* kMetadataKey = "__metadata__";
+constexpr mode_t kFileMode = 0644;  // before the umask, as any ordinary new file
+
+std::string le_u64(std::uint64_t value) {
+  std::string bytes(kLengthBytes, '\0');
+  for (std::size_t i = 0; i < kLengthBytes; ++i)
+    bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  return bytes;
+}
+
+std::string header_json(const std::vector<PlannedTensor>& tensors,
+                        const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header[kMetadataKey] = metadata;
+  std::uint64_t offset = 0;
+  for (const PlannedTensor& t : tensors) {
+    WELD_CHECK(t.name != kMetadataKey);
+    const std::optional<std::uint64_t> end = checked_add(offset, t.size_bytes());
+    WELD_CHECK(end.has_value());
+    header[t.name] = {
+        {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, *end}}};
+    offset = *end;
+  }
+  // A repeated name would silently replace an entry; plans never hold one.
+  WELD_CHECK(header.size() == tensors.size() + (metadata.empty() ? 0 : 1));
+  try {
+    return header.dump();
+  } catch (const nlohmann::ordered_json::exception&) {
+    // Only a string that is not UTF-8 fails to serialise.
+    fail("cannot write a safetensors header: a tensor name or metadata entry is not UTF-8");
+  }
+}
+
+// Writes all of `bytes` at `offset`: pwrite may write less than asked (a signal, a file
+// size limit), so it is repeated from where it stopped.
+void pwrite_all(int fd, const std::string& path, std::span<const std::byte> bytes,
+                std::uint64_t offset) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("cannot write '{}': {}", path, std::strerror(errno));
+    if (n == 0) fail("cannot write '{}': no progress at offset {}", path, offset);
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+}
+
+std::span<const std::byte> text_bytes(const std::string& text) {
+  return std::as_bytes(std::span(text.data(), text.size()));
+}
+
+}  // namespace
+
+std::uint64_t PlannedTensor::size_bytes() const {
+  std::optional<std::uint64_t> size = dtype_size(dtype);
+  for (const std::uint64_t dim : shape) size = size ? checked_mul(*size, dim) : std::nullopt;
+  // Plans are made from validated inputs, whose sizes fit in 64 bits.
+  WELD_CHECK(size.has_value());
+  return *size;
+}
+
+std::string safetensors_header_bytes(const std::vector<PlannedTensor>& tensors,
+                                     const std::map<std::string, std::string>& metadata) {
+  std::string json = header_json(tensors, metadata);
+  // Trailing spaces are valid JSON whitespace; they put the data section on an aligned offset.
+  const std::size_t padded = (json.size() + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+  json.resize(padded, ' ');
+  return le_u64(json.size()) + json;
+}
+
+std::unique_ptr<SafetensorsWriter> SafetensorsWriter::create(
+    const std::string& path, std::vector<PlannedTensor> tensors,
+    const std::map<std::string, std::string>& metadata) {
+  const std::string header = safetensors_header_bytes(tensors, metadata);
+  std::vector<std::uint64_t> file_offsets;
+  std::uint64_t file_size = header.size();
+  for (const PlannedTensor& t : tensors) {
+    file_offsets.push_back(file_size);
+    const std::optional<std::uint64_t> end = checked_add(file_size, t.size_bytes());
+    WELD_CHECK(end.has_value());
+    file_size = *end;
+  }
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, kFileMode);
+  if (fd < 0) fail("cannot create '{}': {}", path, std::strerror(errno));
+  // From here on the writer owns the file, and its destructor deletes it if a step fails.
+  std::unique_ptr<SafetensorsWriter> writer(
+      new SafetensorsWriter(path, fd, std::move(tensors), std::move(file_offsets), file_size));
+  pwrite_all(fd, path, text_bytes(header), 0);
+  // The data section is extended now, so that write() only ever fills existing bytes.
+  if (::ftruncate(fd, static_cast<off_t>(file_size)) != 0)
+    fail("cannot extend '{}' to {} bytes: {}", path, file_size, std::strerror(errno));
+  return writer;
+}
+
+SafetensorsWriter::SafetensorsWriter(std::string path, int fd, std::vector<PlannedTensor> tensors,
+                                     std::vector<std::uint64_t> file_offsets,
+                                     std::uint64_t file_size)
+    : path_(std::move(path)),
+      fd_(fd),
+      tensors_(std::move(tensors)),
+      file_offsets_(std::move(file_offsets)),
+      file_size_(file_size) {}
+
+SafetensorsWriter::~SafetensorsWriter() { abandon(); }
+
+void SafetensorsWriter::write(std::size_t index, std::uint64_t offset_in_tensor,
+                              std::span<const std::byte> bytes) {
+  WELD_CHECK(fd_ >= 0);
+  WELD_CHECK(index < tensors_.size());
+  const std::uint64_t tensor_bytes = tensors_[index].size_bytes();
+  WELD_CHECK(offset_in_tensor <= tensor_bytes && bytes.size() <= tensor_bytes - offset_in_tensor);
+  pwrite_all(fd_, path_, bytes, file_offsets_[index] + offset_in_tensor);
+}
+
+void SafetensorsWriter::finish() {
+  WELD_CHECK(fd_ >= 0);
+  // No fsync, for speed: the data is safe in the page cache against a crash of weld itself,
+  // though not against power loss. close() still reports delayed errors (NFS, quotas).
+  const int fd = std::exchange(fd_, -1);
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(path_.c_str());
+    fail("cannot close '{}': {}", path_, std::strerror(err));
+  }
+}
+
+void SafetensorsWriter::abandon() {
+  if (fd_ < 0) return;
+  ::close(std::exchange(fd_, -1));
+  ::unlink(path_.c_str());
+}
+
+}  // namespace weld

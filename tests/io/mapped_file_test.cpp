@@ -1,0 +1,86 @@
+#include "io/mapped_file.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "support/tiny_model.h"
+#include "util/error.h"
+
+namespace weld::test {
+namespace {
+
+std::string_view text(const MappedFile& file) {
+  return {reinterpret_cast<const char*>(file.bytes().data()), file.size()};
+}
+
+std::string open_error(const std::string& path) {
+  try {
+    MappedFile::open(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(MappedFile, MapsTheWholeFile) {
+  TempDir dir;
+  write_file(dir / "f", "hello, map");
+  const MappedFile file = MappedFile::open(dir / "f");
+  EXPECT_EQ(file.path(), dir / "f");
+  EXPECT_EQ(file.size(), 10u);
+  EXPECT_EQ(text(file), "hello, map");
+}
+
+TEST(MappedFile, EmptyFileIsValid) {
+  TempDir dir;
+  write_file(dir / "empty", "");
+  const MappedFile file = MappedFile::open(dir / "empty");
+  EXPECT_EQ(file.size(), 0u);
+  EXPECT_TRUE(file.bytes().empty());
+  file.prefetch(0, 100);
+}
+
+TEST(MappedFile, Errors) {
+  TempDir dir;
+  EXPECT_EQ(open_error(dir / "none"),
+            "cannot open '" + (dir / "none") + "': No such file or directory");
+  EXPECT_EQ(open_error(dir.path()), "cannot open '" + dir.path() + "': Is a directory");
+  // A FIFO would block a plain open() until a writer appears; it must fail at once instead.
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  EXPECT_EQ(open_error(dir / "fifo"), "cannot open '" + (dir / "fifo") + "': not a regular file");
+}
+
+TEST(MappedFile, MoveTransfersTheMap) {
+  TempDir dir;
+  write_file(dir / "a", "aaaa");
+  write_file(dir / "b", "bb");
+  MappedFile a = MappedFile::open(dir / "a");
+  MappedFile moved(std::move(a));
+  EXPECT_EQ(text(moved), "aaaa");
+  EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move): the moved-from state is empty
+
+  MappedFile b = MappedFile::open(dir / "b");
+  b = std::move(moved);
+  EXPECT_EQ(text(b), "aaaa");
+  EXPECT_EQ(b.path(), dir / "a");
+}
+
+TEST(MappedFile, PrefetchAcceptsAnyRange) {
+  TempDir dir;
+  write_file(dir / "f", std::string(10000, 'x'));
+  const MappedFile file = MappedFile::open(dir / "f");
+  file.prefetch(0, file.size());
+  file.prefetch(4097, 3);       // unaligned start
+  file.prefetch(9000, 100000);  // runs past the end
+  file.prefetch(20000, 1);      // starts past the end
+  file.prefetch(5, 0);
+  file.prefetch(1, SIZE_MAX);  // offset + length overflows
+  EXPECT_EQ(text(file), std::string(10000, 'x'));
+}
+
+}  // namespace
+}  // namespace weld::test
