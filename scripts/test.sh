@@ -30,6 +30,9 @@ for target in build-fuzz/fuzz/fuzz_*; do
   mkdir -p "$corpus"
   seeds="fuzz/corpus/$(basename "$target" | sed 's/^fuzz_//')"
   [ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null || true
-  "$target" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$corpus" 2>&1 | tail -n 2
+  dict="fuzz/$(basename "$target" | sed 's/^fuzz_//').dict"
+  dict_option=()
+  [ -f "$dict" ] && dict_option=(-dict="$dict")
+  "$target" -max_total_time="$fuzz_seconds" "${dict_option[@]}" "$corpus" 2>&1 | tail -n 2
 done
 echo "all checks passed"

@@ -7,6 +7,13 @@ namespace weld {
 
 extern const MethodDescriptor kLinear;
 extern const MethodDescriptor kTaskArithmetic;
+extern const MethodDescriptor kTies;
+extern const MethodDescriptor kDareTies;
+extern const MethodDescriptor kDareLinear;
+extern const MethodDescriptor kBreadcrumbs;
+extern const MethodDescriptor kBreadcrumbsTies;
+extern const MethodDescriptor kDella;
+extern const MethodDescriptor kDellaLinear;
 extern const MethodDescriptor kPassthrough;
 
 }  // namespace weld

@@ -11,10 +11,9 @@
 namespace weld {
 namespace {
 
-const std::array<const MethodDescriptor*, 3> kMethods = {
-    &kLinear,
-    &kTaskArithmetic,
-    &kPassthrough,
+const std::array<const MethodDescriptor*, 10> kMethods = {
+    &kLinear,      &kTaskArithmetic, &kTies,  &kDareTies,   &kDareLinear,
+    &kBreadcrumbs, &kBreadcrumbsTies, &kDella, &kDellaLinear, &kPassthrough,
 };
 
 }  // namespace

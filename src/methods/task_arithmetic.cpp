@@ -1,67 +1,233 @@
-// task_arithmetic: Editing Models with Task Arithmetic (Ilharco et al., 2023).
-//   d_i = x_i - b;  out = b + lambda * sum_i w_i d_i  (/ sum_i w_i when normalize)
-// Without normalize the weights scale each task vector as given (negative weights negate a
-// task); with it, a weight sum below 1e-8 in magnitude divides by 1, as mergekit does.
+// The task-arithmetic family: one pipeline over task vectors d_i = x_i - b, its rows
+// differing only in how d_i is sparsified and whether signs are elected (as mergekit's
+// GeneralizedTaskArithmeticMerge):
+//   1. sparsify each d_i with that model's density (sparsify.h);   2. wd_i = w_i d_i;
+//   3. with sign consensus (consensus.h): mixed = sum m_i wd_i, divisor = sum m_i w_i;
+//      without: mixed = sum wd_i, divisor = sum w_i (below 1e-8 in magnitude: 1);
+//   4. normalize: mixed /= divisor;  5. out = b + lambda * mixed.
+// Papers: Task Arithmetic (Ilharco et al., 2023), TIES-Merging (Yadav et al., 2023),
+// DARE (Yu et al., 2024), Model Breadcrumbs (Davari & Belilovsky, 2024), DELLA (Deep et al., 2024).
+#include <array>
 #include <cmath>
+#include <vector>
 
 #include "methods/all_methods.h"
+#include "methods/consensus.h"
+#include "methods/sparsify.h"
+#include "util/check.h"
+#include "util/error.h"
 
 namespace weld {
 namespace {
 
-enum : std::size_t { kWeight, kDensity, kNormalize, kLambda, kInt8Mask };
-
-constexpr ParamDef kParams[] = {
-    {"weight", ParamScope::kPerModel, true, 0.0, "scale of the model's task vector"},
-    {"density", ParamScope::kPerModel, false, 1.0,
-     "accepted for mergekit compatibility; task_arithmetic keeps every element"},
-    {"normalize", ParamScope::kGlobal, false, 0.0, "divide the sum by the sum of the weights"},
-    {"lambda", ParamScope::kGlobal, false, 1.0, "scale of the merged task vector"},
-    {"int8_mask", ParamScope::kGlobal, false, 0.0,
-     "accepted for mergekit compatibility (a memory saving there); no effect"},
+struct ParamList {
+  std::array<ParamDef, 10> defs{};
+  std::size_t count = 0;
+  constexpr void add(ParamDef def) { defs[count++] = def; }
+  constexpr std::span<const ParamDef> span() const { return {defs.data(), count}; }
+  constexpr std::size_t index_of(std::string_view name) const {
+    for (std::size_t i = 0; i < count; ++i)
+      if (defs[i].name == name) return i;
+    return count;
+  }
 };
+
+constexpr ParamList family_params(Sparsifier s, bool normalize, bool rescale) {
+  ParamList p;
+  p.add({"weight", ParamScope::kPerModel, true, 0.0, "scale of the model's task vector"});
+  p.add({"density", ParamScope::kPerModel, false, 1.0,
+         s == Sparsifier::kNone ? "accepted for mergekit compatibility; no effect here"
+                                : "fraction of the task vector kept"});
+  if (s == Sparsifier::kMagnitudeOutliers)
+    p.add({"gamma", ParamScope::kPerModel, false, 0.01, "fraction of largest magnitudes dropped"});
+  if (s == Sparsifier::kDellaMagprune)
+    p.add({"epsilon", ParamScope::kPerModel, false, 0.15,
+           "keep probabilities spread over density +- epsilon by magnitude rank"});
+  p.add({"normalize", ParamScope::kGlobal, false, normalize ? 1.0 : 0.0,
+         "divide by the sum of the (kept) weights"});
+  p.add({"lambda", ParamScope::kGlobal, false, 1.0, "scale of the merged task vector"});
+  if (s != Sparsifier::kNone)
+    p.add({"rescale", ParamScope::kGlobal, false, rescale ? 1.0 : 0.0,
+           "rescale kept values so the L1 norm of each task vector is unchanged"});
+  if (s == Sparsifier::kRandom || s == Sparsifier::kDellaMagprune)
+    p.add({"rescale_by_probability", ParamScope::kGlobal, false, 0.0,
+           "weld: with rescale, divide kept values by their keep probability (as the papers)"});
+  p.add({"int8_mask", ParamScope::kGlobal, false, 0.0,
+         "accepted for mergekit compatibility (a memory saving there); no effect"});
+  return p;
+}
+
+struct FamilyRow {
+  Sparsifier sparsifier;
+  bool consensus;
+  ParamList params;
+};
+
+constexpr FamilyRow kTaskArithmeticRow = {Sparsifier::kNone, false, family_params(Sparsifier::kNone, false, false)};
+constexpr FamilyRow kTiesRow = {Sparsifier::kMagnitude, true, family_params(Sparsifier::kMagnitude, true, false)};
+constexpr FamilyRow kDareTiesRow = {Sparsifier::kRandom, true, family_params(Sparsifier::kRandom, false, true)};
+constexpr FamilyRow kDareLinearRow = {Sparsifier::kRandom, false, family_params(Sparsifier::kRandom, false, true)};
+constexpr FamilyRow kBreadcrumbsRow = {Sparsifier::kMagnitudeOutliers, false,
+                                       family_params(Sparsifier::kMagnitudeOutliers, false, false)};
+constexpr FamilyRow kBreadcrumbsTiesRow = {Sparsifier::kMagnitudeOutliers, true,
+                                           family_params(Sparsifier::kMagnitudeOutliers, false, false)};
+constexpr FamilyRow kDellaRow = {Sparsifier::kDellaMagprune, true, family_params(Sparsifier::kDellaMagprune, true, true)};
+constexpr FamilyRow kDellaLinearRow = {Sparsifier::kDellaMagprune, false,
+                                       family_params(Sparsifier::kDellaMagprune, false, true)};
 
 // Weight sums this close to zero would blow the task vectors up; mergekit divides by 1.
 constexpr double kMinDivisor = 1e-8;
 
-void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+double param_or(const MethodCall& call, const FamilyRow& row, std::string_view name,
+                std::optional<std::size_t> model, double fallback) {
+  const std::size_t i = row.params.index_of(name);
+  if (i == row.params.count) return fallback;
+  return model ? call.model(*model, i) : call.global(i);
+}
+
+double scalar_divisor(const MethodCall& call, const FamilyRow& row) {
+  double sum = 0.0;
+  for (std::size_t i = 0; i < call.n_inputs; ++i)
+    if (i != *call.base) sum += param_or(call, row, "weight", i, 0.0);
+  return std::abs(sum) < kMinDivisor ? 1.0 : sum;
+}
+
+// task_arithmetic alone needs no whole-tensor statistic: it streams tile by tile.
+void merge_task_arithmetic_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const FamilyRow& row = kTaskArithmeticRow;
   const std::size_t base = *call.base;
-  double divisor = 1.0;
-  if (call.global(kNormalize) != 0.0) {
-    divisor = 0.0;
-    for (std::size_t i = 0; i < call.n_inputs; ++i)
-      if (i != base) divisor += call.model(i, kWeight);
-    if (std::abs(divisor) < kMinDivisor) divisor = 1.0;
-  }
-  const double lambda = call.global(kLambda);
+  const double divisor = param_or(call, row, "normalize", {}, 0) != 0.0 ? scalar_divisor(call, row) : 1.0;
+  const double lambda = param_or(call, row, "lambda", {}, 1.0);
   const float* b = tile.inputs[base];
   for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] = 0.0f;
   for (std::size_t i = 0; i < call.n_inputs; ++i) {
     if (i == base) continue;
-    const float w = static_cast<float>(call.model(i, kWeight) / divisor * lambda);
+    const float w = static_cast<float>(param_or(call, row, "weight", i, 0.0) / divisor * lambda);
     const float* x = tile.inputs[i];
     for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] += w * (x[j] - b[j]);
   }
   for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] += b[j];
 }
 
+std::vector<float> weighted_sparse_delta(const MethodCall& call, const FamilyRow& row,
+                                         const WholeTensor& t, std::size_t input) {
+  const float* x = t.inputs[input];
+  const float* b = t.inputs[*call.base];
+  std::vector<float> d(t.n);
+  for (std::size_t j = 0; j < t.n; ++j) d[j] = x[j] - b[j];
+  const std::string key = fmt::format("{}#{}", t.name, input);
+  const SparsifyArgs args{
+      .density = param_or(call, row, "density", input, 1.0),
+      .gamma = param_or(call, row, "gamma", input, 0.0),
+      .epsilon = param_or(call, row, "epsilon", input, 0.0),
+      .rescale = param_or(call, row, "rescale", {}, 0.0) != 0.0,
+      .rescale_by_probability = param_or(call, row, "rescale_by_probability", {}, 0.0) != 0.0,
+      .row_length = t.shape.empty() ? t.n : static_cast<std::size_t>(t.shape.back()),
+      .seed = t.seed,
+      .key = key};
+  sparsify(row.sparsifier, d, args);
+  const float w = static_cast<float>(param_or(call, row, "weight", input, 0.0));
+  for (float& v : d) v *= w;
+  return d;
+}
+
+template <const FamilyRow& Row>
+void merge_family_tensor(const MethodCall& call, const WholeTensor& t) {
+  std::vector<std::vector<float>> weighted;
+  std::vector<const float*> weighted_ptrs;
+  std::vector<double> weights;
+  for (std::size_t i = 0; i < call.n_inputs; ++i) {
+    if (i == *call.base) continue;
+    weighted.push_back(weighted_sparse_delta(call, Row, t, i));
+    weights.push_back(param_or(call, Row, "weight", i, 0.0));
+  }
+  for (const auto& w : weighted) weighted_ptrs.push_back(w.data());
+
+  std::vector<float> mixed(t.n, 0.0f), divisor(t.n, 1.0f);
+  if (Row.consensus) {
+    elect_sign_and_merge(weighted_ptrs, weights, mixed.data(), divisor.data(), t.n);
+  } else {
+    for (const float* wd : weighted_ptrs)
+      for (std::size_t j = 0; j < t.n; ++j) mixed[j] += wd[j];
+    std::fill(divisor.begin(), divisor.end(), static_cast<float>(scalar_divisor(call, Row)));
+  }
+  const bool normalize = param_or(call, Row, "normalize", {}, 0.0) != 0.0;
+  const float lambda = static_cast<float>(param_or(call, Row, "lambda", {}, 1.0));
+  const float* b = t.inputs[*call.base];
+  for (std::size_t j = 0; j < t.n; ++j) {
+    const float m = normalize ? mixed[j] / divisor[j] : mixed[j];
+    t.out[j] = b[j] + lambda * m;
+  }
+}
+
+template <const FamilyRow& Row>
+void validate_family(const MethodCall& call) {
+  if (Row.sparsifier != Sparsifier::kDellaMagprune) return;
+  for (std::size_t i = 0; i < call.n_inputs; ++i) {
+    if (i == *call.base) continue;
+    const double density = param_or(call, Row, "density", i, 1.0);
+    const double epsilon = param_or(call, Row, "epsilon", i, 0.0);
+    if (density > 0.0 && density < 1.0 && (density - epsilon <= 0.0 || density + epsilon >= 1.0))
+      fail("density {:g} and epsilon {:g} of input {}: DELLA needs density - epsilon > 0 and "
+           "density + epsilon < 1", density, epsilon, i + 1);
+  }
+}
+
+template <const FamilyRow& Row>
+constexpr MethodDescriptor family_method(std::string_view name, std::string_view pretty,
+                                         std::string_view summary, std::string_view formula,
+                                         std::string_view paper, std::string_view url) {
+  const bool tiled = Row.sparsifier == Sparsifier::kNone;
+  return {.name = name, .pretty_name = pretty, .summary = summary, .formula = formula,
+          .paper = paper, .url = url, .params = Row.params.span(), .base = BaseUse::kRequired,
+          .min_inputs = 1, .max_inputs = kUnbounded, .validate = validate_family<Row>,
+          .merge_tile = tiled ? merge_task_arithmetic_tile : nullptr,
+          .merge_tensor = tiled ? nullptr : merge_family_tensor<Row>, .identity_input = nullptr};
+}
+
+constexpr std::string_view kTiesPaper =
+    "Yadav et al., TIES-Merging: Resolving Interference When Merging Models, NeurIPS 2023";
+constexpr std::string_view kDarePaper =
+    "Yu et al., Language Models are Super Mario: Absorbing Abilities from Homologous Models "
+    "as a Free Lunch, ICML 2024";
+constexpr std::string_view kBreadcrumbsPaper =
+    "Davari & Belilovsky, Model Breadcrumbs: Scaling Multi-Task Model Merging with Sparse "
+    "Masks, ECCV 2024";
+constexpr std::string_view kDellaPaper =
+    "Deep et al., DELLA-Merging: Reducing Interference in Model Merging through "
+    "Magnitude-Based Sampling, 2024";
+
 }  // namespace
 
-const MethodDescriptor kTaskArithmetic = {
-    .name = "task_arithmetic",
-    .pretty_name = "Task Arithmetic",
-    .summary = "add weighted task vectors (fine-tune minus base) to the base",
-    .formula = "out = b + lambda * sum_i w_i (x_i - b)",
-    .paper = "Ilharco et al., Editing Models with Task Arithmetic, ICLR 2023",
-    .url = "https://arxiv.org/abs/2212.04089",
-    .params = kParams,
-    .base = BaseUse::kRequired,
-    .min_inputs = 1,
-    .max_inputs = kUnbounded,
-    .validate = nullptr,
-    .merge_tile = merge_tile,
-    .merge_tensor = nullptr,
-    .identity_input = nullptr,
-};
+const MethodDescriptor kTaskArithmetic = family_method<kTaskArithmeticRow>(
+    "task_arithmetic", "Task Arithmetic", "add weighted task vectors (fine-tune minus base) to the base",
+    "out = b + lambda * sum_i w_i (x_i - b)",
+    "Ilharco et al., Editing Models with Task Arithmetic, ICLR 2023", "https://arxiv.org/abs/2212.04089");
+const MethodDescriptor kTies = family_method<kTiesRow>(
+    "ties", "TIES", "trim task vectors to the largest magnitudes, elect signs, average the agreeing",
+    "out = b + lambda * sum_i m_i w_i trim(d_i) / sum_i m_i w_i", kTiesPaper,
+    "https://arxiv.org/abs/2306.01708");
+const MethodDescriptor kDareTies = family_method<kDareTiesRow>(
+    "dare_ties", "DARE TIES", "drop task-vector elements at random and rescale, then TIES sign election",
+    "out = b + lambda * sum_i m_i w_i dare(d_i) [/ sum_i m_i w_i]", kDarePaper,
+    "https://arxiv.org/abs/2311.03099");
+const MethodDescriptor kDareLinear = family_method<kDareLinearRow>(
+    "dare_linear", "DARE linear", "drop task-vector elements at random and rescale, then add them",
+    "out = b + lambda * sum_i w_i dare(d_i) [/ sum_i w_i]", kDarePaper, "https://arxiv.org/abs/2311.03099");
+const MethodDescriptor kBreadcrumbs = family_method<kBreadcrumbsRow>(
+    "breadcrumbs", "Model Breadcrumbs", "drop the largest and smallest task-vector magnitudes, then add",
+    "out = b + lambda * sum_i w_i crumbs(d_i) [/ sum_i w_i]", kBreadcrumbsPaper,
+    "https://arxiv.org/abs/2312.06795");
+const MethodDescriptor kBreadcrumbsTies = family_method<kBreadcrumbsTiesRow>(
+    "breadcrumbs_ties", "Model Breadcrumbs with TIES", "breadcrumbs sparsification, then TIES sign election",
+    "out = b + lambda * sum_i m_i w_i crumbs(d_i) [/ sum_i m_i w_i]", kBreadcrumbsPaper,
+    "https://arxiv.org/abs/2312.06795");
+const MethodDescriptor kDella = family_method<kDellaRow>(
+    "della", "DELLA", "drop task-vector elements with probability falling with magnitude rank, elect signs",
+    "out = b + lambda * sum_i m_i w_i della(d_i) / sum_i m_i w_i", kDellaPaper,
+    "https://arxiv.org/abs/2406.11617");
+const MethodDescriptor kDellaLinear = family_method<kDellaLinearRow>(
+    "della_linear", "DELLA linear", "DELLA's magnitude-ranked dropping, then add the task vectors",
+    "out = b + lambda * sum_i w_i della(d_i) [/ sum_i w_i]", kDellaPaper, "https://arxiv.org/abs/2406.11617");
 
 }  // namespace weld

@@ -31,7 +31,7 @@ void check_keys(const YamlSource& source, const YAML::Node& map,
 
 std::string parse_model_name(const YamlSource& source, const YAML::Node& node) {
   if (!node || !node.IsScalar() || node.Scalar().empty())
-    throw source.error_at(node ? node.Mark() : YAML::Mark(), "expected a model directory");
+    throw source.error_at(node ? node.Mark() : YAML::Mark::null_mark(), "expected a model directory");
   return node.Scalar();
 }
 
@@ -124,7 +124,7 @@ void check_all_param_names(const YamlSource& source, const Recipe& recipe) {
 
 const MethodDescriptor& parse_method(const YamlSource& source, const YAML::Node& root) {
   const YAML::Node node = root["merge_method"];
-  if (!node) throw source.error_at(YAML::Mark(), "missing 'merge_method'");
+  if (!node) throw source.error_at(YAML::Mark::null_mark(), "missing 'merge_method'");
   if (!node.IsScalar()) throw source.error_at(node.Mark(), "merge_method must be a name");
   try {
     return find_method(node.Scalar());
@@ -158,7 +158,7 @@ void parse_inputs(const YamlSource& source, const YAML::Node& root, Recipe& reci
     if (!listed) slice.sources.push_back({*recipe.base_model, std::nullopt, {}, recipe.base_model_mark});
   }
   if (slice.sources.empty())
-    throw source.error_at(models ? models.Mark() : YAML::Mark(), "no models to merge: give 'models' or 'slices'");
+    throw source.error_at(models ? models.Mark() : YAML::Mark::null_mark(), "no models to merge: give 'models' or 'slices'");
   recipe.slices.push_back(std::move(slice));
 }
 

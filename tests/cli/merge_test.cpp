@@ -115,13 +115,13 @@ TEST_F(MergeCli, WritesTheFilesBesideTheTensors) {
 
 TEST_F(MergeCli, DryRunPrintsThePlanAndWritesNothing) {
   const RunResult r = merge("merge_method: linear\nmodels:\n  - model: " + model("ft-1") +
-                                "\n    parameters: {weight: [0, 1]}\n",
+                                "\n    parameters: {weight: [0.5, 1]}\n",
                             "--dry-run --threads 2");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_THAT(r.out, testing::HasSubstr("method: linear"));
   EXPECT_THAT(r.out, testing::HasSubstr("model.layers.1.mlp.up_proj.weight  BF16 [176, 64]"));
   EXPECT_THAT(r.out, testing::HasSubstr("linear at t=0.5  normalize=1"));
-  EXPECT_THAT(r.out, testing::HasSubstr("weight=0.5"));
+  EXPECT_THAT(r.out, testing::HasSubstr("weight=0.75"));
   EXPECT_THAT(r.out, testing::HasSubstr("working memory:"));
   EXPECT_FALSE(fs::exists(dir_ / "out"));
 }

@@ -32,13 +32,22 @@ inline MethodCall make_call(const MethodDescriptor& m, std::size_t n_inputs,
   return call;
 }
 
+// Runs the method as the executor would: tile-wise or on the whole tensor (then with `shape`,
+// default one row, keyed by `name` and `seed`).
 inline std::vector<float> run_tile(const MethodDescriptor& m, const MethodCall& call,
-                                   const std::vector<std::vector<float>>& inputs) {
+                                   const std::vector<std::vector<float>>& inputs,
+                                   std::vector<std::uint64_t> shape = {}, std::uint64_t seed = 42,
+                                   std::string_view name = "t") {
   std::vector<const float*> ptrs;
   for (const auto& in : inputs) ptrs.push_back(in.data());
   std::vector<float> out(inputs.front().size());
+  if (shape.empty()) shape = {out.size()};
   if (m.validate) m.validate(call);
-  m.merge_tile(call, Tile{ptrs, out.data(), out.size()});
+  if (m.merge_tile) {
+    m.merge_tile(call, Tile{ptrs, out.data(), out.size()});
+  } else {
+    m.merge_tensor(call, WholeTensor{ptrs, out.data(), out.size(), shape, name, seed});
+  }
   return out;
 }
 

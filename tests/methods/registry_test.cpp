@@ -14,7 +14,7 @@ TEST(Registry, NamesAreUniqueAndDescriptorsComplete) {
     EXPECT_TRUE(names.insert(m->name).second) << m->name;
     EXPECT_FALSE(m->paper.empty()) << m->name;
     EXPECT_FALSE(m->formula.empty()) << m->name;
-    EXPECT_NE(m->merge_tile, nullptr) << m->name;
+    EXPECT_NE(m->merge_tile == nullptr, m->merge_tensor == nullptr) << m->name << ": exactly one";
     EXPECT_LE(m->min_inputs, m->max_inputs) << m->name;
   }
   EXPECT_TRUE(names.contains("linear"));

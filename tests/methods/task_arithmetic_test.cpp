@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "methods/method_test_util.h"
+#include "util/error.h"
 
 namespace weld::test {
 namespace {
@@ -39,6 +40,79 @@ TEST(TaskArithmetic, NegativeWeightNegatesATask) {
 TEST(TaskArithmetic, BaseAloneIsTheBase) {
   const MethodCall call = make_call(ta(), 1, 0, {{"weight", {kNaN}}});
   EXPECT_THAT(run_tile(ta(), call, {{1.5f, -2.0f}}), testing::ElementsAre(1.5f, -2.0f));
+}
+
+}  // namespace
+}  // namespace weld::test
+
+namespace weld::test {
+namespace {
+
+const MethodDescriptor& method(std::string_view name) { return find_method(name); }
+
+TEST(TiesFamily, TiesByHand) {
+  // b = 0, d1 = [1, -2, 0.5], d2 = [-3, 1, 2]; density 1, weights 1, normalize (default).
+  const MethodCall call = make_call(method("ties"), 3, 0, {{"weight", {kNaN, 1, 1}}});
+  EXPECT_THAT(run_tile(method("ties"), call, {{0, 0, 0}, {1, -2, 0.5f}, {-3, 1, 2}}),
+              testing::ElementsAre(-3.0f, -2.0f, 1.25f));
+}
+
+TEST(TiesFamily, TiesWithOneModelAtDensityOneIsTaskArithmetic) {
+  const std::vector<std::vector<float>> inputs = {{0.5f, -1, 2, 0}, {1.5f, -3, 2, 7}};
+  const MethodCall ties = make_call(method("ties"), 2, 0, {{"weight", {kNaN, 1}}});
+  const MethodCall ta = make_call(method("task_arithmetic"), 2, 0, {{"weight", {kNaN, 1}}});
+  EXPECT_EQ(run_tile(method("ties"), ties, inputs), run_tile(method("task_arithmetic"), ta, inputs));
+}
+
+TEST(TiesFamily, DareAtDensityOneIsTaskArithmetic) {
+  const std::vector<std::vector<float>> inputs = {{1, 1, 1}, {2, 0, 1}, {1, 3, 1}};
+  const MethodCall ta = make_call(method("task_arithmetic"), 3, 0, {{"weight", {kNaN, 0.5, 1}}});
+  for (const char* name : {"dare_linear", "breadcrumbs", "della_linear"}) {
+    const MethodCall call = make_call(method(name), 3, 0, {{"weight", {kNaN, 0.5, 1}}, {"density", {1, 1, 1}}});
+    EXPECT_EQ(run_tile(method(name), call, inputs), run_tile(method("task_arithmetic"), ta, inputs)) << name;
+  }
+}
+
+TEST(TiesFamily, MeanOfManyDareDrawsApproachesTaskArithmetic) {
+  const std::vector<std::vector<float>> inputs = {{0, 0, 0, 0}, {1, -2, 0.5f, 4}};
+  const MethodCall call = make_call(method("dare_linear"), 2, 0, {{"weight", {kNaN, 1}}, {"density", {1, 0.5}}},
+                                    {{"rescale_by_probability", 1}});
+  std::vector<double> mean(4, 0.0);
+  const int draws = 4000;
+  for (int seed = 0; seed < draws; ++seed) {
+    const std::vector<float> out = run_tile(method("dare_linear"), call, inputs, {}, static_cast<std::uint64_t>(seed));
+    for (std::size_t j = 0; j < 4; ++j) mean[j] += out[j] / draws;
+  }
+  EXPECT_NEAR(mean[0], 1.0, 0.05);
+  EXPECT_NEAR(mean[1], -2.0, 0.1);
+  EXPECT_NEAR(mean[2], 0.5, 0.03);
+  EXPECT_NEAR(mean[3], 4.0, 0.2);
+}
+
+TEST(TiesFamily, DellaRefusesEpsilonOutsideTheDensity) {
+  const MethodCall call = make_call(method("della"), 2, 0, {{"weight", {kNaN, 1}}, {"density", {1, 0.9}}});
+  try {
+    method("della").validate(call);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "density 0.9 and epsilon 0.15 of input 2: DELLA needs density - epsilon > 0 "
+                           "and density + epsilon < 1");
+  }
+}
+
+TEST(TiesFamily, DefaultsFollowTheRows) {
+  const auto default_of = [](std::string_view m, std::string_view p) {
+    const MethodDescriptor& d = method(m);
+    return d.params[*find_param(d, p)].default_value;
+  };
+  EXPECT_EQ(default_of("ties", "normalize"), 1.0);
+  EXPECT_EQ(default_of("ties", "rescale"), 0.0);
+  EXPECT_EQ(default_of("dare_ties", "normalize"), 0.0);
+  EXPECT_EQ(default_of("dare_ties", "rescale"), 1.0);
+  EXPECT_EQ(default_of("della", "normalize"), 1.0);
+  EXPECT_EQ(default_of("della", "epsilon"), 0.15);
+  EXPECT_EQ(default_of("breadcrumbs", "gamma"), 0.01);
+  EXPECT_FALSE(find_param(method("ties"), "gamma"));
 }
 
 }  // namespace

@@ -1,0 +1,31 @@
+// Order statistics for top-k and quantile selection, by selection (nth_element), not by
+// sorting: O(n) expected.
+//
+// Elements are ordered by an unsigned 32-bit key, ties broken by the lower index: each
+// element is the packed pair (key << 32 | index), so the order is total and every rank is
+// one exact element, whatever the values (NaN included). REQUIRES: n < 2^32.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace weld {
+
+// Order of magnitudes: |x| as bits (monotonic for non-negative floats; NaN above +Inf).
+inline std::uint32_t magnitude_key(float x) noexcept {
+  std::uint32_t bits;
+  __builtin_memcpy(&bits, &x, sizeof bits);
+  return bits & 0x7fffffffu;
+}
+
+inline std::uint64_t rank_pair(std::uint32_t key, std::size_t index) noexcept {
+  return (std::uint64_t{key} << 32) | static_cast<std::uint32_t>(index);
+}
+
+// The packed pair at `rank` (0 = smallest) among `keys`; `scratch` is reused between calls.
+std::uint64_t select_rank(std::span<const std::uint32_t> keys, std::size_t rank,
+                          std::vector<std::uint64_t>& scratch);
+
+}  // namespace weld

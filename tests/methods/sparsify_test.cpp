@@ -1,0 +1,128 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "methods/sparsify.h"
+#include "util/error.h"
+
+namespace weld {
+namespace {
+
+using testing::ElementsAre;
+
+SparsifyArgs args(double density, double gamma = 0.0, double epsilon = 0.0) {
+  return {.density = density, .gamma = gamma, .epsilon = epsilon, .rescale = false,
+          .rescale_by_probability = false, .row_length = 0, .seed = 42, .key = "t#1"};
+}
+
+std::vector<float> sparsified(Sparsifier s, std::vector<float> d, const SparsifyArgs& a) {
+  sparsify(s, d, a);
+  return d;
+}
+
+TEST(Sparsify, MagnitudeKeepsTheLargestWithTiesToTheLowerIndex) {
+  // k = int(0.4 * 5) = 2: |-0.5| first, then the tie 0.3 / -0.3 goes to index 2.
+  EXPECT_THAT(sparsified(Sparsifier::kMagnitude, {0.1f, -0.5f, 0.3f, -0.3f, 0.0f}, args(0.4)),
+              ElementsAre(0.0f, -0.5f, 0.3f, 0.0f, 0.0f));
+}
+
+TEST(Sparsify, MagnitudeKeepingNothingIsAnError) {
+  std::vector<float> d = {1, 2, 3, 4, 5};
+  try {
+    sparsify(Sparsifier::kMagnitude, d, args(0.1));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "density 0.1 keeps no element of 5 (int(density * n) = 0)");
+  }
+}
+
+TEST(Sparsify, DensityOneChangesNothing) {
+  const std::vector<float> d = {0.1f, -0.5f, 0.3f};
+  for (Sparsifier s : {Sparsifier::kMagnitude, Sparsifier::kRandom, Sparsifier::kMagnitudeOutliers,
+                       Sparsifier::kDellaMagprune})
+    EXPECT_EQ(sparsified(s, d, args(1.0, 0.3, 0.1)), d) << sparsifier_name(s);
+}
+
+TEST(Sparsify, BreadcrumbsDropsTheTopAndBottomByHand) {
+  const std::vector<float> d = {1, -2, 3, -4, 5, -6, 7, -8, 9, -10};
+  // n_top = int(0.1 * 10) = 1, n_bot = 10 - 5 - 1 = 4: ranks [4, 9) survive.
+  EXPECT_THAT(sparsified(Sparsifier::kMagnitudeOutliers, d, args(0.5, 0.1)),
+              ElementsAre(0, 0, 0, 0, 5, -6, 7, -8, 9, 0));
+  // n_top = 0 (weld: keeps ranks [5, 10) where mergekit would drop everything).
+  EXPECT_THAT(sparsified(Sparsifier::kMagnitudeOutliers, d, args(0.5, 0.0)),
+              ElementsAre(0, 0, 0, 0, 0, -6, 7, -8, 9, -10));
+  // n_top = 6, n_bot = -1: n_top becomes 5, n_bot 0, so ranks [0, 5) survive.
+  EXPECT_THAT(sparsified(Sparsifier::kMagnitudeOutliers, d, args(0.5, 0.6)),
+              ElementsAre(1, -2, 3, -4, 5, 0, 0, 0, 0, 0));
+}
+
+TEST(Sparsify, RescaleKeepsTheL1Norm) {
+  std::vector<float> d(1000);
+  for (std::size_t i = 0; i < d.size(); ++i) d[i] = std::sin(static_cast<float>(i));
+  SparsifyArgs a = args(0.3);
+  a.rescale = true;
+  const std::vector<float> out = sparsified(Sparsifier::kRandom, d, a);
+  double l1_in = 0, l1_out = 0;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    l1_in += std::abs(d[i]);
+    l1_out += std::abs(out[i]);
+    kept += out[i] != 0.0f;
+  }
+  EXPECT_NEAR(l1_out, l1_in, 1e-3 * l1_in);
+  EXPECT_NEAR(static_cast<double>(kept), 300.0, 50.0);
+}
+
+TEST(Sparsify, PaperRescaleDividesByTheKeepProbability) {
+  SparsifyArgs a = args(0.25);
+  a.rescale = true;
+  a.rescale_by_probability = true;
+  const std::vector<float> out = sparsified(Sparsifier::kRandom, std::vector<float>(64, 1.0f), a);
+  for (float v : out) EXPECT_TRUE(v == 0.0f || v == 4.0f) << v;
+}
+
+TEST(Sparsify, RandomDrawsDependOnSeedAndKeyOnly) {
+  const std::vector<float> d(256, 1.0f);
+  SparsifyArgs a = args(0.5);
+  const std::vector<float> first = sparsified(Sparsifier::kRandom, d, a);
+  EXPECT_EQ(sparsified(Sparsifier::kRandom, d, a), first);
+  a.seed = 43;
+  EXPECT_NE(sparsified(Sparsifier::kRandom, d, a), first);
+  a.seed = 42;
+  a.key = "t#2";
+  EXPECT_NE(sparsified(Sparsifier::kRandom, d, a), first);
+}
+
+// Keep rates follow p = density - epsilon + 2 epsilon rank/(n - 1) within each row.
+TEST(Sparsify, DellaKeepProbabilityRisesWithMagnitudeRank) {
+  const std::size_t draws = 4000;
+  std::vector<double> kept(3, 0.0);
+  for (std::size_t seed = 0; seed < draws; ++seed) {
+    SparsifyArgs a = args(0.5, 0.0, 0.2);
+    a.seed = seed;
+    a.row_length = 3;
+    const std::vector<float> out = sparsified(Sparsifier::kDellaMagprune, {3.0f, -1.0f, 2.0f}, a);
+    for (std::size_t j = 0; j < 3; ++j) kept[j] += out[j] != 0.0f;
+  }
+  EXPECT_NEAR(kept[1] / draws, 0.3, 0.03);  // smallest |d|
+  EXPECT_NEAR(kept[2] / draws, 0.5, 0.03);
+  EXPECT_NEAR(kept[0] / draws, 0.7, 0.03);  // largest |d|
+}
+
+TEST(Sparsify, DellaRowOfOneKeepsWithProbabilityDensity) {
+  double kept = 0;
+  for (std::uint64_t seed = 0; seed < 4000; ++seed) {
+    SparsifyArgs a = args(0.4, 0.0, 0.2);
+    a.seed = seed;
+    a.row_length = 1;
+    const std::vector<float> out = sparsified(Sparsifier::kDellaMagprune, {1.0f}, a);
+    EXPECT_FALSE(std::isnan(out[0]));
+    kept += out[0] != 0.0f;
+  }
+  EXPECT_NEAR(kept / 4000, 0.4, 0.03);
+}
+
+}  // namespace
+}  // namespace weld
