@@ -10,7 +10,7 @@ rm -rf demo && mkdir -p demo
 
 echo "== weld synth: a base and two fine-tunes (8 layers, hidden 256, bf16)"
 $weld synth demo/models --layers 8 --hidden 256 --intermediate 704 --vocab 2048 --heads 8 --kv-heads 4
-$weld inspect demo/models/base | head -n 5
+$weld inspect demo/models/base | sed -n 1,5p
 
 cat > demo/task_arithmetic.yml <<YAML
 merge_method: task_arithmetic
@@ -41,11 +41,11 @@ slices:
 YAML
 
 echo; echo "== the plan of a task-arithmetic merge (first tensors)"
-$weld merge demo/task_arithmetic.yml demo/merged-ta --dry-run | head -n 16
+$weld merge demo/task_arithmetic.yml demo/merged-ta --dry-run | sed -n 1,16p
 for recipe in task_arithmetic soup stack; do
   echo; echo "== weld merge demo/$recipe.yml"
   $weld merge demo/$recipe.yml demo/merged-$recipe --out-shard-size 20M
 done
 echo; echo "== the stacked model: 12 layers from two 8-layer models"
-$weld inspect demo/merged-stack | head -n 5
+$weld inspect demo/merged-stack | sed -n 1,5p
 echo; echo "demo models and merges are in ./demo"

@@ -9,8 +9,10 @@
 namespace weld {
 
 namespace {
-// Redrawing more often than this costs more than it tells.
+// Redrawing a bar more often than this costs more than it tells; a log gets a line at most
+// this often, so a job of a few seconds logs nothing but its summary.
 constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
+constexpr auto kLogInterval = std::chrono::seconds(2);
 constexpr int kBarWidth = 24;
 }  // namespace
 
@@ -37,16 +39,13 @@ void Progress::add(std::uint64_t bytes, std::size_t items_finished) {
   std::lock_guard lock(mutex_);
   if (finished_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (terminal_ && now - last_draw_ < kRedrawInterval) return;
-  const int tenth = total_bytes_ ? static_cast<int>(bytes_ * 10 / total_bytes_) : 10;
-  if (!terminal_ && tenth <= last_tenth_) return;
-  last_tenth_ = tenth;
+  if (now - last_draw_ < (terminal_ ? kRedrawInterval : kLogInterval)) return;
   last_draw_ = now;
   draw(false);
 }
 
 void Progress::finish() {
-  if (verbosity() < Verbosity::kNormal) return;
+  if (!terminal_) return;  // in a log the command's own summary line closes the job
   std::lock_guard lock(mutex_);
   if (finished_) return;
   finished_ = true;
@@ -66,7 +65,7 @@ void Progress::draw(bool final) {
       fmt::format("{} {}/{}  {}/{}  {}/s{}", label_, items_.load(), total_items_,
                   format_bytes(done), format_bytes(total_bytes_), format_bytes(static_cast<std::uint64_t>(rate)), eta);
   if (!terminal_) {
-    std::fprintf(stderr, "%s%s\n", stats.c_str(), final ? fmt::format("  in {:.2f}s", seconds).c_str() : "");
+    std::fprintf(stderr, "%s\n", stats.c_str());
     return;
   }
   const int filled = static_cast<int>(fraction * kBarWidth);

@@ -1,6 +1,6 @@
 // Progress of a long job on stderr: a redrawn bar when stderr is a terminal
-//   [#########.........]  412/1234 tensors  3.1/7.5 GB  1.9 GB/s  ETA 2s
-// and a plain line at every tenth otherwise (logs, CI). Silent with -q.
+//   [#########.........] tensors 412/1234  3.10 GB/7.50 GB  1.90 GB/s  ETA 2s
+// and a plain line every 2 seconds otherwise (logs, CI). Silent with -q.
 #pragma once
 
 #include <atomic>
@@ -31,7 +31,6 @@ class Progress {
   std::atomic<std::size_t> items_{0};
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
-  int last_tenth_ = 0;
   bool terminal_;
   bool finished_ = false;
   std::mutex mutex_;

@@ -59,16 +59,24 @@ std::vector<SynthTensor> llama_tensors(const SynthOptions& o) {
   return t;
 }
 
-// Value of element i of `tensor` in model `model` (0 = base, k = fine-tune k).
-float synth_value(const SynthTensor& tensor, std::uint64_t seed, std::size_t model, std::uint64_t i) {
-  const CounterRng base_rng(seed, tensor.name);
-  float value = (tensor.is_norm ? 1.0f : 0.0f) + kBaseStd * base_rng.normal(i);
+// The random streams of one tensor of one model (0 = base, k = fine-tune k).
+struct TensorStreams {
+  TensorStreams(const SynthTensor& tensor, std::uint64_t seed, std::size_t model)
+      : base(seed, tensor.name),
+        own(seed, fmt::format("{}#ft{}", tensor.name, model)),
+        shared(seed, tensor.name + "#shared") {}
+  CounterRng base, own, shared;
+};
+
+// Value of element i of `tensor` in model `model`.
+float synth_value(const SynthTensor& tensor, const TensorStreams& s, std::size_t model, std::uint64_t i) {
+  float value = (tensor.is_norm ? 1.0f : 0.0f) + kBaseStd * s.base.normal(i);
   if (model == 0) return value;
 
   const float magnitude = 1.0f + 0.5f * static_cast<float>(model - 1);
-  const CounterRng own(seed, fmt::format("{}#ft{}", tensor.name, model));
+  const CounterRng& own = s.own;
+  const CounterRng& shared = s.shared;
   value += magnitude * kDenseDeltaStd * own.normal(i);
-  const CounterRng shared(seed, tensor.name + "#shared");
   const float u = shared.uniform(i);
   if (u < kSharedSpikeRate) {
     const bool conflicting = u < kSharedSpikeRate / 2;
@@ -127,8 +135,9 @@ void write_model(const fs::path& dir, std::size_t model, const std::vector<Synth
   parallel_for(chunks.size(), o.threads, [&](std::size_t c, unsigned w) {
     const Chunk& chunk = chunks[c];
     const std::size_t n = static_cast<std::size_t>(chunk.end - chunk.begin);
+    const TensorStreams streams(tensors[chunk.tensor], o.seed, model);
     for (std::size_t j = 0; j < n; ++j)
-      values[w][j] = synth_value(tensors[chunk.tensor], o.seed, model, chunk.begin + j);
+      values[w][j] = synth_value(tensors[chunk.tensor], streams, model, chunk.begin + j);
     from_f32(o.dtype, values[w].data(), bytes[w].data(), n);
     writer.write(chunk.tensor, chunk.begin * size, std::span(bytes[w].data(), n * size));
     progress.add(n * size, chunk.end == tensors[chunk.tensor].numel() ? 1 : 0);

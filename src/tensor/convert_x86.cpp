@@ -1,6 +1,7 @@
 #include "tensor/convert_x86.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -14,8 +15,12 @@ bool has_avx2() noexcept {
   return yes;
 }
 
+// clang's __builtin_cpu_supports does not know "f16c": ask CPUID leaf 1 directly.
 bool has_f16c() noexcept {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+  static const bool yes = [] {
+    unsigned eax, ebx, ecx, edx;
+    return has_avx2() && __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+  }();
   return yes;
 }
 
