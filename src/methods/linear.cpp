@@ -64,6 +64,12 @@ const MethodDescriptor kLinear = {
     .merge_tile = merge_tile,
     .merge_tensor = nullptr,
     .identity_input = nullptr,
+    .description =
+        "Averages the models element by element with the given weights. Fine-tunes of one "
+        "base usually sit in one low-loss basin, so their average (a model soup) is often "
+        "as good as the best of them and more robust.",
+    .when_to_use = "several fine-tunes of the same base on similar tasks; the simplest "
+                   "baseline, and WiSE-FT when one input is the base itself",
 };
 
 }  // namespace weld

@@ -87,6 +87,11 @@ struct MethodDescriptor {
   // The input whose values are the result unchanged, if there is one for this call: the
   // executor then copies its bytes, which also lets non-float tensors through. May be null.
   std::optional<std::size_t> (*identity_input)(const MethodCall& call);
+
+  // For `weld methods NAME` and docs/methods.md: what it does, in a paragraph, and when to
+  // reach for it. Last, so that descriptors may leave them out while being written.
+  std::string_view description = {};
+  std::string_view when_to_use = {};
 };
 
 inline constexpr std::size_t kUnbounded = static_cast<std::size_t>(-1);

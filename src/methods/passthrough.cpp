@@ -48,6 +48,12 @@ const MethodDescriptor kPassthrough = {
     .merge_tile = merge_tile,
     .merge_tensor = nullptr,
     .identity_input = identity_input,
+    .description =
+        "Copies each tensor from its one source, optionally scaled. With `slices:` it "
+        "stacks layer ranges of one or several models into a deeper model, as SOLAR's "
+        "depth up-scaling does.",
+    .when_to_use = "building deeper models from layer ranges (frankenmerges, depth up-scaling), "
+                   "or extracting and rescaling part of a model",
 };
 
 }  // namespace weld

@@ -176,13 +176,15 @@ void validate_family(const MethodCall& call) {
 template <const FamilyRow& Row>
 constexpr MethodDescriptor family_method(std::string_view name, std::string_view pretty,
                                          std::string_view summary, std::string_view formula,
-                                         std::string_view paper, std::string_view url) {
+                                         std::string_view paper, std::string_view url,
+                                         std::string_view description, std::string_view when_to_use) {
   const bool tiled = Row.sparsifier == Sparsifier::kNone;
   return {.name = name, .pretty_name = pretty, .summary = summary, .formula = formula,
           .paper = paper, .url = url, .params = Row.params.span(), .base = BaseUse::kRequired,
           .min_inputs = 1, .max_inputs = kUnbounded, .validate = validate_family<Row>,
           .merge_tile = tiled ? merge_task_arithmetic_tile : nullptr,
-          .merge_tensor = tiled ? nullptr : merge_family_tensor<Row>, .identity_input = nullptr};
+          .merge_tensor = tiled ? nullptr : merge_family_tensor<Row>, .identity_input = nullptr,
+          .description = description, .when_to_use = when_to_use};
 }
 
 constexpr std::string_view kTiesPaper =
@@ -202,32 +204,60 @@ constexpr std::string_view kDellaPaper =
 const MethodDescriptor kTaskArithmetic = family_method<kTaskArithmeticRow>(
     "task_arithmetic", "Task Arithmetic", "add weighted task vectors (fine-tune minus base) to the base",
     "out = b + lambda * sum_i w_i (x_i - b)",
-    "Ilharco et al., Editing Models with Task Arithmetic, ICLR 2023", "https://arxiv.org/abs/2212.04089");
+    "Ilharco et al., Editing Models with Task Arithmetic, ICLR 2023", "https://arxiv.org/abs/2212.04089",
+    "A task vector is a fine-tune minus its base. Adding weighted task vectors to the base "
+    "combines the skills they carry; a negative weight removes one (forgetting), and a "
+    "weight below one interpolates towards the base (WiSE-FT).",
+    "combining or negating a few fine-tunes of one base whose task vectors barely overlap");
 const MethodDescriptor kTies = family_method<kTiesRow>(
     "ties", "TIES", "trim task vectors to the largest magnitudes, elect signs, average the agreeing",
     "out = b + lambda * sum_i m_i w_i trim(d_i) / sum_i m_i w_i", kTiesPaper,
-    "https://arxiv.org/abs/2306.01708");
+    "https://arxiv.org/abs/2306.01708",
+    "Trims each task vector to its largest-magnitude fraction (density), elects a sign per "
+    "element from the sum of the weighted task vectors, and averages only the values that "
+    "agree with it, so that small updates and sign conflicts stop cancelling each other.",
+    "merging several fine-tunes whose task vectors interfere; density 0.2 to 0.5 is typical");
 const MethodDescriptor kDareTies = family_method<kDareTiesRow>(
     "dare_ties", "DARE TIES", "drop task-vector elements at random and rescale, then TIES sign election",
     "out = b + lambda * sum_i m_i w_i dare(d_i) [/ sum_i m_i w_i]", kDarePaper,
-    "https://arxiv.org/abs/2311.03099");
+    "https://arxiv.org/abs/2311.03099",
+    "Drops each task-vector element at random with probability 1 - density and rescales the "
+    "survivors (DARE), then elects signs and merges the agreeing values as TIES does.",
+    "large language-model fine-tunes, whose task vectors survive heavy random dropping");
 const MethodDescriptor kDareLinear = family_method<kDareLinearRow>(
     "dare_linear", "DARE linear", "drop task-vector elements at random and rescale, then add them",
-    "out = b + lambda * sum_i w_i dare(d_i) [/ sum_i w_i]", kDarePaper, "https://arxiv.org/abs/2311.03099");
+    "out = b + lambda * sum_i w_i dare(d_i) [/ sum_i w_i]", kDarePaper, "https://arxiv.org/abs/2311.03099",
+    "Drops each task-vector element at random with probability 1 - density, rescales the "
+    "survivors, and adds the weighted task vectors to the base without sign election.",
+    "like dare_ties when the fine-tunes agree in sign, or to keep every contribution");
 const MethodDescriptor kBreadcrumbs = family_method<kBreadcrumbsRow>(
     "breadcrumbs", "Model Breadcrumbs", "drop the largest and smallest task-vector magnitudes, then add",
     "out = b + lambda * sum_i w_i crumbs(d_i) [/ sum_i w_i]", kBreadcrumbsPaper,
-    "https://arxiv.org/abs/2312.06795");
+    "https://arxiv.org/abs/2312.06795",
+    "Masks out both tails of each task vector's magnitudes: the largest fraction gamma "
+    "(outliers) and the smallest (noise), keeping a density fraction in between, then adds "
+    "the weighted task vectors to the base.",
+    "many fine-tunes, where a few large outlier updates dominate a plain sum");
 const MethodDescriptor kBreadcrumbsTies = family_method<kBreadcrumbsTiesRow>(
     "breadcrumbs_ties", "Model Breadcrumbs with TIES", "breadcrumbs sparsification, then TIES sign election",
     "out = b + lambda * sum_i m_i w_i crumbs(d_i) [/ sum_i m_i w_i]", kBreadcrumbsPaper,
-    "https://arxiv.org/abs/2312.06795");
+    "https://arxiv.org/abs/2312.06795",
+    "Breadcrumbs' two-tailed magnitude mask followed by TIES sign election and a merge of "
+    "the agreeing values.",
+    "breadcrumbs with sign conflicts between the fine-tunes");
 const MethodDescriptor kDella = family_method<kDellaRow>(
     "della", "DELLA", "drop task-vector elements with probability falling with magnitude rank, elect signs",
     "out = b + lambda * sum_i m_i w_i della(d_i) / sum_i m_i w_i", kDellaPaper,
-    "https://arxiv.org/abs/2406.11617");
+    "https://arxiv.org/abs/2406.11617",
+    "Drops task-vector elements at random with a keep probability that rises with the "
+    "element's magnitude rank in its row (density - epsilon for the smallest to density + "
+    "epsilon for the largest), rescales, elects signs and merges the agreeing values.",
+    "like dare_ties, when large updates matter more than small ones");
 const MethodDescriptor kDellaLinear = family_method<kDellaLinearRow>(
     "della_linear", "DELLA linear", "DELLA's magnitude-ranked dropping, then add the task vectors",
-    "out = b + lambda * sum_i w_i della(d_i) [/ sum_i w_i]", kDellaPaper, "https://arxiv.org/abs/2406.11617");
+    "out = b + lambda * sum_i w_i della(d_i) [/ sum_i w_i]", kDellaPaper, "https://arxiv.org/abs/2406.11617",
+    "DELLA's magnitude-ranked random dropping and rescale, then a weighted sum of the task "
+    "vectors without sign election.",
+    "like della when the fine-tunes agree in sign");
 
 }  // namespace weld

@@ -226,7 +226,7 @@ TEST(Cli, MethodsListsTheTable) {
   ASSERT_EQ(r.status, 0);
   EXPECT_THAT(r.out, testing::HasSubstr("task_arithmetic    required"));
   const RunResult one = run_weld("methods linear");
-  EXPECT_THAT(one.out, testing::HasSubstr("weight     per-model required"));
+  EXPECT_THAT(one.out, testing::HasSubstr("weight                 per-model required"));
   EXPECT_EQ(run_weld("methods lineer").status, 1);
 }
 
