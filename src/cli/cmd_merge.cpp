@@ -42,6 +42,9 @@ int run_merge(const MergeArgs& args) {
   options.post_weights_at_end = args.post_weights_at_end;
   options.seed = args.seed;
   const MergePlan plan = plan_merge(recipe, models, options);
+  log_verbose("plan: {} tensors, {} shard{}, {} working memory on {} threads", plan.tensors.size(),
+              plan.shards.file_names.size(), plan.shards.file_names.size() == 1 ? "" : "s",
+              format_bytes(working_memory_bytes(plan, args.threads)), args.threads);
   if (args.dry_run) {
     std::fputs(describe_plan(plan, args.threads).c_str(), stdout);
     return 0;

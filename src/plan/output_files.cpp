@@ -30,6 +30,8 @@ void write_config(const MergePlan& plan, const OutputDir& out) {
   const std::optional<DType> written = plan.recipe->out_dtype ? plan.recipe->out_dtype : plan.recipe->dtype;
   if (written) config["torch_dtype"] = torch_dtype_name(*written);
   if (plan.n_output_layers > 0) config["num_hidden_layers"] = plan.n_output_layers;
+  for (const TensorPlan& t : plan.tensors)
+    if (t.name.ends_with("embed_tokens.weight") && !t.shape.empty()) config["vocab_size"] = t.shape[0];
   write_text(out.file("config.json"), config.dump(2) + "\n");
 }
 

@@ -7,12 +7,16 @@
 #include "plan/layer_names.h"
 #include "recipe/parameters.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace weld {
 
 const ModelDir& ModelSet::open(const std::string& path) {
   auto it = models_.find(path);
-  if (it == models_.end()) it = models_.emplace(path, ModelDir::open(path)).first;
+  if (it != models_.end()) return *it->second;
+  it = models_.emplace(path, ModelDir::open(path)).first;
+  log_verbose("model {}: {} tensors in {} file{}", path, it->second->tensor_names().size(),
+              it->second->shards().size(), it->second->shards().size() == 1 ? "" : "s");
   return *it->second;
 }
 
