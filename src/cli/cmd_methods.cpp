@@ -29,12 +29,26 @@ std::string default_string(const ParamDef& p) {
   return p.required ? "required" : fmt::format("default {:g}", p.default_value);
 }
 
+// "weight*, density=1, normalize=0": required ones starred, per-model ones first.
+std::string params_line(const MethodDescriptor& m) {
+  std::string out;
+  for (ParamScope scope : {ParamScope::kPerModel, ParamScope::kGlobal})
+    for (const ParamDef& p : m.params) {
+      if (p.scope != scope) continue;
+      out += fmt::format("{}{}", out.empty() ? "" : ", ", p.name);
+      out += p.required ? "*" : fmt::format("={:g}", p.default_value);
+    }
+  return out;
+}
+
 void print_table() {
   std::printf("%-18s %-9s %-10s %s\n", "METHOD", "BASE", "INPUTS", "SUMMARY");
-  for (const MethodDescriptor* m : all_methods())
+  for (const MethodDescriptor* m : all_methods()) {
     std::printf("%-18s %-9s %-10s %s\n", std::string(m->name).c_str(), base_string(m->base),
                 inputs_string(*m).c_str(), std::string(m->summary).c_str());
-  std::printf("\n'weld methods NAME' shows a method's formula, paper and parameters.\n");
+    std::printf("%-18s parameters: %s\n", "", params_line(*m).c_str());
+  }
+  std::printf("\n* required. 'weld methods NAME' shows a method's formula, paper and parameters.\n");
 }
 
 void print_method(const MethodDescriptor& m) {

@@ -224,7 +224,8 @@ TEST(Cli, UsageErrorsExitWithTwo) {
 TEST(Cli, MethodsListsTheTable) {
   const RunResult r = run_weld("methods");
   ASSERT_EQ(r.status, 0);
-  EXPECT_THAT(r.out, testing::HasSubstr("task_arithmetic    required"));
+  EXPECT_THAT(r.out, testing::HasSubstr("task_arithmetic    required  1 or more"));
+  EXPECT_THAT(r.out, testing::HasSubstr("parameters: weight*, density=1, normalize=0, lambda=1"));
   const RunResult one = run_weld("methods linear");
   EXPECT_THAT(one.out, testing::HasSubstr("weight                 per-model required"));
   EXPECT_EQ(run_weld("methods lineer").status, 1);
