@@ -1,0 +1,251 @@
+// The merge benchmark: weld against the physical floor, in the same run.
+//
+//   bench_merge [--work DIR] [--runs 3] [--double-layers] [--small] [--methods a,b,...]
+//               [--json FILE] [--weld build/weld] [--floor build/bench/bench_floor]
+//
+// Generates (once) a base and two fine-tunes shaped like a 1B-parameter Llama with
+// `weld synth` (hidden 2048, 22 layers or 44 with --double-layers, intermediate 5632, vocab
+// 32000, bf16, 2 GB shards; --small is a quick 2-layer version), reads them all once so the
+// page cache is warm, then for each run and method times the floor program on the method's
+// input files and `weld merge` of that method, one after the other. It reports medians, the
+// ratio to the floor, GB/s of bytes read plus written, and the peak anonymous memory
+// (RssAnon high-water, sampled every 2 ms: memory-mapped file pages do not count).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Options {
+  std::string work = "bench-work";
+  std::string weld = "build/weld";
+  std::string floor = "build/bench/bench_floor";
+  std::string json;
+  int runs = 3;
+  bool double_layers = false;
+  bool small = false;
+  std::vector<std::string> methods = {"linear", "task_arithmetic", "ties", "dare_ties", "dare_linear",
+                                      "della", "breadcrumbs", "slerp", "model_stock", "nearswap", "sce"};
+};
+
+struct Measurement {
+  double seconds;
+  std::uint64_t peak_anon_bytes;
+  int status;
+};
+
+std::uint64_t rss_anon_bytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8)) * 1024;  // kB
+  return 0;
+}
+
+Measurement run(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    ::execv(argv[0], argv.data());
+    std::perror(argv[0]);
+    std::_Exit(127);
+  }
+  Measurement m{0, 0, -1};
+  for (;;) {
+    m.peak_anon_bytes = std::max(m.peak_anon_bytes, rss_anon_bytes(pid));
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      m.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return m;
+}
+
+std::vector<std::string> safetensors_files(const fs::path& model) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(model))
+    if (entry.path().extension() == ".safetensors") files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::uint64_t total_size(const std::vector<std::string>& files) {
+  std::uint64_t bytes = 0;
+  for (const std::string& f : files) bytes += fs::file_size(f);
+  return bytes;
+}
+
+// Which models a method reads and the config that merges them, with the parameters its
+// users typically pick.
+struct Recipe {
+  std::vector<std::string> models;
+  std::string yaml;
+};
+
+Recipe recipe_for(const std::string& method, const fs::path& models) {
+  const std::string b = (models / "base").string(), x1 = (models / "ft-1").string(),
+                    x2 = (models / "ft-2").string();
+  const std::string two_fine_tunes = "models:\n  - model: " + x1 + "\n  - model: " + x2 + "\n";
+  const std::string header = "merge_method: " + method + "\nbase_model: " + b + "\n";
+  if (method == "linear")
+    return {{b, x1, x2}, "merge_method: linear\nparameters: {weight: 1.0}\nmodels:\n  - model: " + b +
+                             "\n  - model: " + x1 + "\n  - model: " + x2 + "\n"};
+  if (method == "slerp") return {{b, x1}, header + "parameters: {t: 0.5}\nmodels:\n  - model: " + x1 + "\n"};
+  if (method == "nearswap")
+    return {{b, x1}, header + "parameters: {t: 0.001}\nmodels:\n  - model: " + x1 + "\n"};
+  if (method == "model_stock" || method == "sce") return {{b, x1, x2}, header + two_fine_tunes};
+  std::string params = "parameters: {weight: 0.5";
+  if (method != "task_arithmetic") params += ", density: 0.5";
+  if (method == "breadcrumbs") params += ", gamma: 0.01";
+  if (method == "della") params += ", epsilon: 0.1";
+  return {{b, x1, x2}, header + params + "}\n" + two_fine_tunes};
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+void generate_models(const Options& o, const fs::path& models) {
+  if (fs::exists(models / "ft-2" / "config.json")) return;
+  const std::string layers = o.small ? "2" : o.double_layers ? "44" : "22";
+  std::fprintf(stderr, "generating %s-layer models in %s\n", layers.c_str(), models.c_str());
+  const Measurement m = run({o.weld, "synth", "-q", models.string(), "--force", "--layers", layers,
+                             "--hidden", "2048", "--intermediate", "5632", "--vocab", "32000",
+                             "--heads", "32", "--kv-heads", "4", "--dtype", "bfloat16",
+                             "--shard-size", "2B", "--fine-tunes", "2"});
+  if (m.status != 0) {
+    std::fprintf(stderr, "weld synth failed\n");
+    std::exit(1);
+  }
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--work") o.work = value();
+    else if (a == "--weld") o.weld = value();
+    else if (a == "--floor") o.floor = value();
+    else if (a == "--json") o.json = value();
+    else if (a == "--runs") o.runs = std::stoi(value());
+    else if (a == "--double-layers") o.double_layers = true;
+    else if (a == "--small") o.small = true;
+    else if (a == "--methods") {
+      o.methods.clear();
+      std::stringstream list(value());
+      for (std::string m; std::getline(list, m, ',');) o.methods.push_back(m);
+    } else {
+      std::fprintf(stderr, "unknown option %s (see the comment at the top of bench/bench_merge.cpp)\n", a.c_str());
+      std::exit(2);
+    }
+  }
+  return o;
+}
+
+struct Result {
+  std::string method;
+  std::vector<double> weld_seconds, floor_seconds;
+  std::uint64_t peak_anon = 0, floor_peak_anon = 0, bytes = 0;
+  bool failed = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  const fs::path work = fs::absolute(o.work);
+  const fs::path models = work / (o.small ? "models-small" : o.double_layers ? "models-44" : "models-22");
+  fs::create_directories(work / "configs");
+  generate_models(o, models);
+  const std::uint64_t out_bytes = total_size(safetensors_files(models / "base"));
+  const std::string out_file = (work / "floor.out").string();
+
+  std::vector<Result> results;
+  for (const std::string& method : o.methods) results.push_back({method, {}, {}, 0, 0, 0, false});
+  std::vector<std::string> all_inputs;
+  for (const char* m : {"base", "ft-1", "ft-2"})
+    for (const std::string& f : safetensors_files(models / m)) all_inputs.push_back(f);
+  std::vector<std::string> warm = {o.floor, out_file, "0"};
+  warm.insert(warm.end(), all_inputs.begin(), all_inputs.end());
+  run(warm);  // page cache warm: every input read once before anything is timed
+
+  for (int r = 0; r < o.runs; ++r) {
+    for (Result& res : results) {
+      const Recipe recipe = recipe_for(res.method, models);
+      const fs::path config = work / "configs" / (res.method + ".yml");
+      std::ofstream(config) << recipe.yaml;
+      std::vector<std::string> floor_args = {o.floor, out_file, std::to_string(out_bytes)};
+      std::uint64_t in_bytes = 0;
+      for (const std::string& m : recipe.models) {
+        const std::vector<std::string> files = safetensors_files(m);
+        floor_args.insert(floor_args.end(), files.begin(), files.end());
+        in_bytes += total_size(files);
+      }
+      res.bytes = in_bytes + out_bytes;
+      const Measurement floor = run(floor_args);
+      fs::remove(out_file);
+      const fs::path out_dir = work / ("out-" + res.method);
+      fs::remove_all(out_dir);
+      const Measurement merge = run({o.weld, "merge", "-q", config.string(), out_dir.string()});
+      fs::remove_all(out_dir);
+      res.floor_seconds.push_back(floor.seconds);
+      res.weld_seconds.push_back(merge.seconds);
+      res.peak_anon = std::max(res.peak_anon, merge.peak_anon_bytes);
+      res.floor_peak_anon = std::max(res.floor_peak_anon, floor.peak_anon_bytes);
+      res.failed |= merge.status != 0;
+      std::fprintf(stderr, "run %d %-16s floor %.2fs  weld %.2fs%s\n", r + 1, res.method.c_str(),
+                   floor.seconds, merge.seconds, merge.status ? "  (failed)" : "");
+    }
+  }
+
+  std::printf("%-16s %9s %9s %8s %9s %14s\n", "method", "seconds", "floor s", "ratio", "GB/s", "peak anon MB");
+  std::string json = "{\"layers\": " + std::string(o.small ? "2" : o.double_layers ? "44" : "22") +
+                     ", \"runs\": " + std::to_string(o.runs) + ", \"results\": [";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const Result& r = results[i];
+    const double s = median(r.weld_seconds), f = median(r.floor_seconds);
+    std::printf("%-16s %9.2f %9.2f %8.2f %9.2f %14.1f%s\n", r.method.c_str(), s, f, s / f,
+                static_cast<double>(r.bytes) / s / 1e9, static_cast<double>(r.peak_anon) / 1e6,
+                r.failed ? "  FAILED" : "");
+    char entry[512];
+    std::snprintf(entry, sizeof entry,
+                  "%s{\"method\": \"%s\", \"seconds\": %.4f, \"floor_seconds\": %.4f, \"ratio\": %.4f, "
+                  "\"gb_per_s\": %.4f, \"peak_anon_bytes\": %llu, \"floor_peak_anon_bytes\": %llu, "
+                  "\"failed\": %s}",
+                  i ? ", " : "", r.method.c_str(), s, f, s / f, static_cast<double>(r.bytes) / s / 1e9,
+                  static_cast<unsigned long long>(r.peak_anon), static_cast<unsigned long long>(r.floor_peak_anon),
+                  r.failed ? "true" : "false");
+    json += entry;
+  }
+  json += "]}\n";
+  if (!o.json.empty()) std::ofstream(o.json) << json;
+  return 0;
+}
