@@ -10,7 +10,7 @@ fuzz_seconds=${WELD_FUZZ_SECONDS:-30}
 bash scripts/install-deps.sh
 
 echo "== release build and tests"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DWELD_WERROR=ON >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DWELD_WERROR=ON -DWELD_BUILD_BENCH=ON >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
