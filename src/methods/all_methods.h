@@ -15,5 +15,11 @@ extern const MethodDescriptor kBreadcrumbsTies;
 extern const MethodDescriptor kDella;
 extern const MethodDescriptor kDellaLinear;
 extern const MethodDescriptor kPassthrough;
+extern const MethodDescriptor kModelStock;
+extern const MethodDescriptor kNearswap;
+extern const MethodDescriptor kSce;
+extern const MethodDescriptor kArceeFusion;
+extern const MethodDescriptor kRam;
+extern const MethodDescriptor kRamplusTl;
 
 }  // namespace weld

@@ -11,9 +11,10 @@
 namespace weld {
 namespace {
 
-const std::array<const MethodDescriptor*, 10> kMethods = {
+const std::array<const MethodDescriptor*, 16> kMethods = {
     &kLinear,      &kTaskArithmetic, &kTies,  &kDareTies,   &kDareLinear,
     &kBreadcrumbs, &kBreadcrumbsTies, &kDella, &kDellaLinear, &kPassthrough,
+    &kModelStock,  &kNearswap,       &kSce,   &kArceeFusion, &kRam,     &kRamplusTl,
 };
 
 }  // namespace

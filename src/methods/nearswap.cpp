@@ -1,0 +1,60 @@
+// nearswap: NearSwap (alchemonaut, QuartetAnemoi-70B). Takes the other model's value where it
+// is near the base's and keeps the base's where the two are far apart:
+//   lambda = clamp(t / max(|a - b|, 1e-6), 0, 1);   out = lambda b + (1 - lambda) a
+// with a the base and b the other model. Element-wise; exactly two models. A t <= 0 keeps the
+// base everywhere, as in mergekit (older mergekit rejected it).
+#include <algorithm>
+#include <cmath>
+
+#include "methods/all_methods.h"
+
+namespace weld {
+namespace {
+
+enum : std::size_t { kT };
+
+constexpr ParamDef kParams[] = {
+    {"t", ParamScope::kGlobal, true, 0.0,
+     "sameness threshold: differences up to t take the other model's value"},
+};
+
+// mergekit's floor on |a - b|, so equal values give t / 1e-6 rather than a division by zero.
+constexpr float kMinDifference = 1e-6f;
+
+void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const float t = static_cast<float>(call.global(kT));
+  const std::size_t other = *call.base == 0 ? 1 : 0;
+  const float* a = tile.inputs[*call.base];
+  const float* b = tile.inputs[other];
+  for (std::size_t j = 0; j < tile.n; ++j) {
+    const float lambda =
+        std::clamp(t / std::max(std::abs(a[j] - b[j]), kMinDifference), 0.0f, 1.0f);
+    tile.out[j] = lambda * b[j] + (1.0f - lambda) * a[j];
+  }
+}
+
+}  // namespace
+
+const MethodDescriptor kNearswap = {
+    .name = "nearswap",
+    .pretty_name = "NearSwap",
+    .summary = "take the other model's values where they are near the base's",
+    .formula = "out = l b + (1 - l) a, l = clamp(t / max(|a - b|, 1e-6), 0, 1)",
+    .paper = "alchemonaut, QuartetAnemoi-70B-t0.0001 (model card), 2024",
+    .url = "https://huggingface.co/alchemonaut/QuartetAnemoi-70B-t0.0001",
+    .params = kParams,
+    .base = BaseUse::kRequired,
+    .min_inputs = 2,
+    .max_inputs = 2,
+    .validate = nullptr,
+    .merge_tile = merge_tile,
+    .merge_tensor = nullptr,
+    .identity_input = nullptr,
+    .description =
+        "Interpolates element by element from the base towards the other model, fully where the "
+        "two are within t of each other and less the further apart they are, so that only "
+        "nearby values are swapped in.",
+    .when_to_use = "blending a model into its base while leaving its largest departures out",
+};
+
+}  // namespace weld
