@@ -66,9 +66,8 @@ void merge_tensor(const MethodCall& call, const WholeTensor& t) {
 
   std::vector<std::uint32_t> keys(t.n);
   for (std::size_t j = 0; j < t.n; ++j) keys[j] = order_key(importance[j]);
-  std::vector<std::uint64_t> scratch;
   const auto quantile = [&](std::size_t rank) {
-    return importance[select_rank(keys, rank, scratch) & 0xffffffffu];
+    return importance[select_rank(keys, rank) & 0xffffffffu];
   };
   const std::size_t last = t.n - 1;
   const float q1 = quantile(last / 4), median = quantile(last / 2), q3 = quantile(3 * last / 4);

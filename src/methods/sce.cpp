@@ -51,8 +51,7 @@ void keep_top_variance(std::vector<std::vector<float>>& deltas, double select_to
     for (auto& d : deltas) std::fill(d.begin(), d.end(), 0.0f);
     return;
   }
-  std::vector<std::uint64_t> scratch;
-  const std::uint64_t last_kept = select_rank(keys, k - 1, scratch);
+  const std::uint64_t last_kept = select_rank(keys, k - 1);
   for (std::size_t j = 0; j < n; ++j)
     if (rank_pair(keys[j], j) > last_kept)
       for (auto& d : deltas) d[j] = 0.0f;

@@ -34,8 +34,7 @@ void keep_largest(std::span<float> d, double density) {
   // Largest magnitude first: the complement of the key reverses the order, the index does not.
   std::vector<std::uint32_t> keys(n);
   for (std::size_t j = 0; j < n; ++j) keys[j] = ~magnitude_key(d[j]);
-  std::vector<std::uint64_t> scratch;
-  const std::uint64_t last_kept = select_rank(keys, k - 1, scratch);
+  const std::uint64_t last_kept = select_rank(keys, k - 1);
   for (std::size_t j = 0; j < n; ++j)
     if (rank_pair(keys[j], j) > last_kept) d[j] = 0.0f;
 }
@@ -50,15 +49,14 @@ void keep_middle(std::span<float> d, double density, double gamma) {
   }
   std::vector<std::uint32_t> keys(n);
   for (std::size_t j = 0; j < n; ++j) keys[j] = magnitude_key(d[j]);
-  std::vector<std::uint64_t> scratch;
   const std::size_t top_begin = n - static_cast<std::size_t>(n_top);
   if (static_cast<std::size_t>(n_bot) >= top_begin) {
     std::fill(d.begin(), d.end(), 0.0f);
     return;
   }
   // weld: with n_top = 0 every rank from n_bot up is kept (mergekit's slice drops them all).
-  const std::uint64_t first_kept = n_bot > 0 ? select_rank(keys, static_cast<std::size_t>(n_bot), scratch) : 0;
-  const std::uint64_t first_dropped = n_top > 0 ? select_rank(keys, top_begin, scratch)
+  const std::uint64_t first_kept = n_bot > 0 ? select_rank(keys, static_cast<std::size_t>(n_bot)) : 0;
+  const std::uint64_t first_dropped = n_top > 0 ? select_rank(keys, top_begin)
                                                 : std::numeric_limits<std::uint64_t>::max();
   for (std::size_t j = 0; j < n; ++j) {
     const std::uint64_t p = rank_pair(keys[j], j);

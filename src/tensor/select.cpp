@@ -1,18 +1,40 @@
 #include "tensor/select.h"
 
-#include <algorithm>
+#include <vector>
 
 #include "util/check.h"
 
 namespace weld {
+namespace {
 
-std::uint64_t select_rank(std::span<const std::uint32_t> keys, std::size_t rank,
-                          std::vector<std::uint64_t>& scratch) {
+constexpr std::size_t kDigits = std::size_t{1} << 16;
+
+// The digit whose cumulative count first exceeds `rank`; `rank` becomes the rank within it.
+std::uint32_t find_digit(const std::vector<std::uint64_t>& histogram, std::uint64_t& rank) {
+  for (std::uint32_t digit = 0;; ++digit) {
+    if (rank < histogram[digit]) return digit;
+    rank -= histogram[digit];
+  }
+}
+
+}  // namespace
+
+std::uint64_t select_rank(std::span<const std::uint32_t> keys, std::size_t rank) {
   WELD_CHECK(rank < keys.size());
-  scratch.resize(keys.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) scratch[i] = rank_pair(keys[i], i);
-  std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(rank), scratch.end());
-  return scratch[rank];
+  // The high 16 bits of the key at `rank`, then the low 16 bits among keys sharing them.
+  std::vector<std::uint64_t> histogram(kDigits, 0);
+  for (std::uint32_t key : keys) ++histogram[key >> 16];
+  std::uint64_t remaining = rank;
+  const std::uint32_t high = find_digit(histogram, remaining);
+  std::fill(histogram.begin(), histogram.end(), 0);
+  for (std::uint32_t key : keys)
+    if ((key >> 16) == high) ++histogram[key & 0xffffu];
+  const std::uint32_t key = (high << 16) | find_digit(histogram, remaining);
+  // `remaining` is now how many elements with this key come before ours in index order.
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (keys[i] == key && remaining-- == 0) return rank_pair(key, i);
+  WELD_CHECK(false);
+  return 0;
 }
 
 }  // namespace weld

@@ -1,5 +1,5 @@
-// Order statistics for top-k and quantile selection, by selection (nth_element), not by
-// sorting: O(n) expected.
+// Order statistics for top-k and quantile selection, by radix selection, not by sorting:
+// three linear passes over the keys and two 64 Ki-bin histograms, no copy of the data.
 //
 // Elements are ordered by an unsigned 32-bit key, ties broken by the lower index: each
 // element is the packed pair (key << 32 | index), so the order is total and every rank is
@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 namespace weld {
 
@@ -24,8 +23,7 @@ inline std::uint64_t rank_pair(std::uint32_t key, std::size_t index) noexcept {
   return (std::uint64_t{key} << 32) | static_cast<std::uint32_t>(index);
 }
 
-// The packed pair at `rank` (0 = smallest) among `keys`; `scratch` is reused between calls.
-std::uint64_t select_rank(std::span<const std::uint32_t> keys, std::size_t rank,
-                          std::vector<std::uint64_t>& scratch);
+// The packed pair at `rank` (0 = smallest) among `keys`.
+std::uint64_t select_rank(std::span<const std::uint32_t> keys, std::size_t rank);
 
 }  // namespace weld

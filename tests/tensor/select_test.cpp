@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "tensor/select.h"
 
@@ -10,11 +12,10 @@ namespace {
 
 TEST(Select, RankOrdersByKeyThenByIndex) {
   const std::uint32_t keys[] = {5, 1, 5, 3};
-  std::vector<std::uint64_t> scratch;
-  EXPECT_EQ(select_rank(keys, 0, scratch), rank_pair(1, 1));
-  EXPECT_EQ(select_rank(keys, 1, scratch), rank_pair(3, 3));
-  EXPECT_EQ(select_rank(keys, 2, scratch), rank_pair(5, 0));  // the tie goes to the lower index
-  EXPECT_EQ(select_rank(keys, 3, scratch), rank_pair(5, 2));
+  EXPECT_EQ(select_rank(keys, 0), rank_pair(1, 1));
+  EXPECT_EQ(select_rank(keys, 1), rank_pair(3, 3));
+  EXPECT_EQ(select_rank(keys, 2), rank_pair(5, 0));  // the tie goes to the lower index
+  EXPECT_EQ(select_rank(keys, 3), rank_pair(5, 2));
 }
 
 TEST(Select, MagnitudeKeyOrdersAbsoluteValuesWithNaNLast) {
@@ -24,6 +25,29 @@ TEST(Select, MagnitudeKeyOrdersAbsoluteValuesWithNaNLast) {
   EXPECT_LT(magnitude_key(1e-45f), magnitude_key(1e-30f));  // subnormals below normals
   EXPECT_LT(magnitude_key(std::numeric_limits<float>::infinity()),
             magnitude_key(std::numeric_limits<float>::quiet_NaN()));
+}
+
+}  // namespace
+}  // namespace weld
+
+namespace weld {
+namespace {
+
+// Against a full sort of (key, index) pairs, on keys with many repeats and spread digits.
+TEST(Select, EveryRankMatchesASort) {
+  std::vector<std::uint32_t> keys(5000);
+  std::uint64_t state = 12345;
+  for (std::uint32_t& k : keys) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    const std::uint32_t r = static_cast<std::uint32_t>(state >> 33);
+    k = (r % 3 == 0) ? (r % 7) << 16 | (r % 5) : r;  // clusters in a few high digits
+  }
+  std::vector<std::uint64_t> sorted;
+  for (std::size_t i = 0; i < keys.size(); ++i) sorted.push_back(rank_pair(keys[i], i));
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t rank = 0; rank < keys.size(); rank += 7)
+    ASSERT_EQ(select_rank(keys, rank), sorted[rank]) << rank;
+  EXPECT_EQ(select_rank(keys, keys.size() - 1), sorted.back());
 }
 
 }  // namespace
