@@ -210,10 +210,12 @@ int main(int argc, char** argv) {
         in_bytes += total_size(files);
       }
       res.bytes = in_bytes + out_bytes;
+      ::sync();  // the previous run's output is on disk, not being written back during this one
       const Measurement floor = run(floor_args);
       fs::remove(out_file);
       const fs::path out_dir = work / ("out-" + res.method);
       fs::remove_all(out_dir);
+      ::sync();
       const Measurement merge = run({o.weld, "merge", "-q", config.string(), out_dir.string()});
       fs::remove_all(out_dir);
       res.floor_seconds.push_back(floor.seconds);

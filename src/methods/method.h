@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "methods/scratch.h"
+
 namespace weld {
 
 // Global parameters have one value per output tensor and read only the slice and top-level
@@ -63,6 +65,7 @@ struct WholeTensor {
   std::span<const std::uint64_t> shape;
   std::string_view name;  // of the output tensor
   std::uint64_t seed;
+  Scratch* scratch = nullptr;  // the worker's buffers; null means allocate
 };
 
 struct MethodDescriptor {

@@ -26,20 +26,28 @@ std::size_t truncated_count(double fraction, std::size_t n) {
   return static_cast<std::size_t>(std::max(0.0, fraction * static_cast<double>(n)));
 }
 
-void keep_largest(std::span<float> d, double density) {
+// Selection keys of `d`: from the worker's scratch when there is one.
+std::span<std::uint32_t> key_buffer(std::size_t n, Scratch* scratch, std::vector<std::uint32_t>& owned) {
+  if (scratch) return scratch->keys(n);
+  owned.resize(n);
+  return owned;
+}
+
+void keep_largest(std::span<float> d, double density, Scratch* scratch) {
   const std::size_t n = d.size();
   const std::size_t k = truncated_count(density, n);
   if (k == 0) fail("density {} keeps no element of {} (int(density * n) = 0)", density, n);
   if (k >= n) return;
   // Largest magnitude first: the complement of the key reverses the order, the index does not.
-  std::vector<std::uint32_t> keys(n);
+  std::vector<std::uint32_t> owned;
+  const std::span<std::uint32_t> keys = key_buffer(n, scratch, owned);
   for (std::size_t j = 0; j < n; ++j) keys[j] = ~magnitude_key(d[j]);
   const std::uint64_t last_kept = select_rank(keys, k - 1);
   for (std::size_t j = 0; j < n; ++j)
     if (rank_pair(keys[j], j) > last_kept) d[j] = 0.0f;
 }
 
-void keep_middle(std::span<float> d, double density, double gamma) {
+void keep_middle(std::span<float> d, double density, double gamma, Scratch* scratch) {
   const std::size_t n = d.size();
   std::ptrdiff_t n_top = static_cast<std::ptrdiff_t>(truncated_count(gamma, n));
   std::ptrdiff_t n_bot = static_cast<std::ptrdiff_t>(n - truncated_count(density, n)) - n_top;
@@ -47,7 +55,8 @@ void keep_middle(std::span<float> d, double density, double gamma) {
     n_top += n_bot;
     n_bot = 0;
   }
-  std::vector<std::uint32_t> keys(n);
+  std::vector<std::uint32_t> owned;
+  const std::span<std::uint32_t> keys = key_buffer(n, scratch, owned);
   for (std::size_t j = 0; j < n; ++j) keys[j] = magnitude_key(d[j]);
   const std::size_t top_begin = n - static_cast<std::size_t>(n_top);
   if (static_cast<std::size_t>(n_bot) >= top_begin) {
@@ -134,9 +143,9 @@ void sparsify(Sparsifier method, std::span<float> delta, const SparsifyArgs& arg
   const double l1_before = args.rescale && !by_probability ? l1_norm(delta) : 0.0;
   switch (method) {
     case Sparsifier::kNone: break;
-    case Sparsifier::kMagnitude: keep_largest(delta, args.density); break;
+    case Sparsifier::kMagnitude: keep_largest(delta, args.density, args.scratch); break;
     case Sparsifier::kRandom: keep_random(delta, args); break;
-    case Sparsifier::kMagnitudeOutliers: keep_middle(delta, args.density, args.gamma); break;
+    case Sparsifier::kMagnitudeOutliers: keep_middle(delta, args.density, args.gamma, args.scratch); break;
     case Sparsifier::kDellaMagprune: keep_della(delta, args); break;
   }
   if (args.rescale && !by_probability) rescale_l1(delta, l1_before);

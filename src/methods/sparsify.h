@@ -16,6 +16,8 @@
 #include <span>
 #include <string_view>
 
+#include "methods/scratch.h"
+
 namespace weld {
 
 enum class Sparsifier { kNone, kMagnitude, kRandom, kMagnitudeOutliers, kDellaMagprune };
@@ -31,6 +33,7 @@ struct SparsifyArgs {
   std::size_t row_length;  // della_magprune ranks within rows of this length (the last axis)
   std::uint64_t seed;      // random and della_magprune draw element i of the stream `key`
   std::string_view key;
+  Scratch* scratch = nullptr;  // for selection keys; null means allocate
 };
 
 // Sparsifies `delta` in place. Throws weld::Error when magnitude would keep no element.

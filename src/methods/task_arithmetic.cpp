@@ -109,11 +109,25 @@ void merge_task_arithmetic_tile(const MethodCall& call, const Tile& tile) noexce
   for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] += b[j];
 }
 
-std::vector<float> weighted_sparse_delta(const MethodCall& call, const FamilyRow& row,
-                                         const WholeTensor& t, std::size_t input) {
+// Buffers of the whole-tensor path, from the worker's scratch (or owned when there is none).
+class FamilyBuffers {
+ public:
+  explicit FamilyBuffers(Scratch* scratch) : scratch_(scratch ? scratch : &owned_) {}
+  std::span<float> delta(std::size_t model, std::size_t n) { return scratch_->floats(2 + model, n); }
+  std::span<float> mixed(std::size_t n) { return scratch_->floats(0, n); }
+  std::span<float> divisor(std::size_t n) { return scratch_->floats(1, n); }
+  Scratch* scratch() { return scratch_; }
+
+ private:
+  Scratch owned_;
+  Scratch* scratch_;
+};
+
+std::span<float> weighted_sparse_delta(const MethodCall& call, const FamilyRow& row,
+                                       const WholeTensor& t, std::size_t input,
+                                       std::span<float> d, Scratch* scratch) {
   const float* x = t.inputs[input];
   const float* b = t.inputs[*call.base];
-  std::vector<float> d(t.n);
   for (std::size_t j = 0; j < t.n; ++j) d[j] = x[j] - b[j];
   const std::string key = fmt::format("{}#{}", t.name, input);
   const SparsifyArgs args{
@@ -124,7 +138,8 @@ std::vector<float> weighted_sparse_delta(const MethodCall& call, const FamilyRow
       .rescale_by_probability = param_or(call, row, "rescale_by_probability", {}, 0.0) != 0.0,
       .row_length = t.shape.empty() ? t.n : static_cast<std::size_t>(t.shape.back()),
       .seed = t.seed,
-      .key = key};
+      .key = key,
+      .scratch = scratch};
   sparsify(row.sparsifier, d, args);
   const float w = static_cast<float>(param_or(call, row, "weight", input, 0.0));
   for (float& v : d) v *= w;
@@ -133,20 +148,21 @@ std::vector<float> weighted_sparse_delta(const MethodCall& call, const FamilyRow
 
 template <const FamilyRow& Row>
 void merge_family_tensor(const MethodCall& call, const WholeTensor& t) {
-  std::vector<std::vector<float>> weighted;
+  FamilyBuffers buffers(t.scratch);
   std::vector<const float*> weighted_ptrs;
   std::vector<double> weights;
   for (std::size_t i = 0; i < call.n_inputs; ++i) {
     if (i == *call.base) continue;
-    weighted.push_back(weighted_sparse_delta(call, Row, t, i));
+    const std::span<float> d = buffers.delta(weights.size(), t.n);
+    weighted_ptrs.push_back(weighted_sparse_delta(call, Row, t, i, d, buffers.scratch()).data());
     weights.push_back(param_or(call, Row, "weight", i, 0.0));
   }
-  for (const auto& w : weighted) weighted_ptrs.push_back(w.data());
 
-  std::vector<float> mixed(t.n, 0.0f), divisor(t.n, 1.0f);
+  const std::span<float> mixed = buffers.mixed(t.n), divisor = buffers.divisor(t.n);
   if (Row.consensus) {
     elect_sign_and_merge(weighted_ptrs, weights, mixed.data(), divisor.data(), t.n);
   } else {
+    std::fill(mixed.begin(), mixed.end(), 0.0f);
     for (const float* wd : weighted_ptrs)
       for (std::size_t j = 0; j < t.n; ++j) mixed[j] += wd[j];
     std::fill(divisor.begin(), divisor.end(), static_cast<float>(scalar_divisor(call, Row)));

@@ -55,6 +55,7 @@ struct WorkerBuffers {
   std::vector<const float*> input_ptrs;
   std::vector<float> whole_inputs;  // grown to the largest whole tensor merged so far
   std::vector<float> whole_out;
+  Scratch scratch;                  // lent to whole-tensor methods
 };
 
 void copy_chunk(const TensorPlan& t, std::size_t tensor, const Chunk& c, ShardedWriter& writer) {
@@ -110,7 +111,8 @@ void merge_whole(const MergePlan& plan, std::size_t tensor, ShardedWriter& write
     buffers.input_ptrs[i] = values;
   }
   plan.method->merge_tensor(t.call, WholeTensor{std::span(buffers.input_ptrs.data(), t.inputs.size()),
-                                                buffers.whole_out.data(), n, t.shape, t.name, plan.seed});
+                                                buffers.whole_out.data(), n, t.shape, t.name, plan.seed,
+                                                &buffers.scratch});
   if (plan.compute_dtype && *plan.compute_dtype != t.dtype)
     round_through(*plan.compute_dtype, buffers.whole_out.data(), n);
   for (std::size_t begin = 0; begin < n; begin += kTileElements)
