@@ -6,16 +6,8 @@
 namespace weld {
 namespace {
 
-// The splitmix64 finaliser: a bijection on 64 bits whose output bits each depend on every
-// input bit, so consecutive counters give unrelated values.
-constexpr std::uint64_t mix(std::uint64_t z) noexcept {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-constexpr float kTwoToMinus24 = 1.0f / 16777216.0f;
+using rng_detail::mix;
+constexpr double kTwoToMinus24 = 1.0 / 16777216.0;
 
 }  // namespace
 
@@ -30,14 +22,6 @@ std::uint64_t hash_string(std::string_view s) noexcept {
 
 CounterRng::CounterRng(std::uint64_t seed, std::string_view key) noexcept
     : stream_(mix(seed ^ mix(hash_string(key)))) {}
-
-// Two rounds: one round of (stream ^ i) would let streams that differ in a few bits share
-// values at counters that differ in the same bits.
-std::uint64_t CounterRng::bits(std::uint64_t i) const noexcept { return mix(stream_ ^ mix(i)); }
-
-float CounterRng::uniform(std::uint64_t i) const noexcept {
-  return static_cast<float>(bits(i) >> 40) * kTwoToMinus24;
-}
 
 float CounterRng::normal(std::uint64_t i) const noexcept {
   // A separate draw from uniform(i), so the two can be used together without correlation.

@@ -8,15 +8,34 @@
 
 namespace weld {
 
+namespace rng_detail {
+
+// The splitmix64 finaliser: a bijection on 64 bits whose output bits each depend on every
+// input bit, so consecutive counters give unrelated values.
+constexpr std::uint64_t mix(std::uint64_t z) noexcept {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace rng_detail
+
 class CounterRng {
  public:
   // `key` names the stream, e.g. a tensor name plus the model index.
   CounterRng(std::uint64_t seed, std::string_view key) noexcept;
 
-  // 64 random bits for counter i.
-  std::uint64_t bits(std::uint64_t i) const noexcept;
+  // 64 random bits for counter i. Two rounds: one round of (stream ^ i) would let streams
+  // that differ in a few bits share values at counters that differ in the same bits.
+  // Inline: it sits in the innermost loop of random sparsifiers.
+  std::uint64_t bits(std::uint64_t i) const noexcept {
+    return rng_detail::mix(stream_ ^ rng_detail::mix(i));
+  }
   // Uniform in [0, 1), 24 bits of resolution (exactly representable in float).
-  float uniform(std::uint64_t i) const noexcept;
+  float uniform(std::uint64_t i) const noexcept {
+    return static_cast<float>(bits(i) >> 40) * (1.0f / 16777216.0f);
+  }
   // Standard normal (Box-Muller on two counters derived from i).
   float normal(std::uint64_t i) const noexcept;
 
