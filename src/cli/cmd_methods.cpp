@@ -75,7 +75,7 @@ void print_markdown() {
     std::printf("## %s\n\n%s. ", std::string(m->name).c_str(), std::string(m->pretty_name).c_str());
     std::printf("%s\n\n", std::string(m->description.empty() ? m->summary : m->description).c_str());
     std::printf("    %s\n\n", std::string(m->formula).c_str());
-    if (!m->when_to_use.empty()) std::printf("When to use: %s\n\n", std::string(m->when_to_use).c_str());
+    if (!m->when_to_use.empty()) std::printf("When to use: %s.\n\n", std::string(m->when_to_use).c_str());
     std::printf("Base model: %s. Inputs, counting the base: %s.\n\n", base_string(m->base), inputs_string(*m).c_str());
     std::printf("| parameter | scope | default | meaning |\n|---|---|---|---|\n");
     for (const ParamDef& p : m->params)
