@@ -21,5 +21,9 @@ extern const MethodDescriptor kSce;
 extern const MethodDescriptor kArceeFusion;
 extern const MethodDescriptor kRam;
 extern const MethodDescriptor kRamplusTl;
+extern const MethodDescriptor kSlerp;
+extern const MethodDescriptor kNuslerp;
+extern const MethodDescriptor kMultislerp;
+extern const MethodDescriptor kKarcher;
 
 }  // namespace weld

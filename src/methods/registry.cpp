@@ -11,10 +11,12 @@
 namespace weld {
 namespace {
 
-const std::array<const MethodDescriptor*, 16> kMethods = {
-    &kLinear,      &kTaskArithmetic, &kTies,  &kDareTies,   &kDareLinear,
-    &kBreadcrumbs, &kBreadcrumbsTies, &kDella, &kDellaLinear, &kPassthrough,
-    &kModelStock,  &kNearswap,       &kSce,   &kArceeFusion, &kRam,     &kRamplusTl,
+// In the order `weld methods` lists them: averages, the sphere, task vectors, the rest.
+const std::array<const MethodDescriptor*, 20> kMethods = {
+    &kLinear,      &kSlerp,      &kNuslerp,    &kMultislerp,     &kKarcher,
+    &kTaskArithmetic, &kTies,    &kDareTies,   &kDareLinear,     &kBreadcrumbs,
+    &kBreadcrumbsTies, &kDella,  &kDellaLinear, &kSce,           &kModelStock,
+    &kNearswap,    &kArceeFusion, &kRam,       &kRamplusTl,      &kPassthrough,
 };
 
 }  // namespace

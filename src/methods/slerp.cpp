@@ -1,0 +1,77 @@
+// slerp: spherical linear interpolation (Shoemake, 1985) between the base v0 and the other
+// model v1, the whole tensor taken as one vector:
+//   theta = acos(<v0/|v0|, v1/|v1|>);   out = [sin((1 - t) theta) v0 + sin(t theta) v1] / sin theta
+// The angle comes from the normalised tensors, the formula is applied to the unnormalised
+// ones. As mergekit: a norm of at most 1e-8 leaves that tensor unnormalised, and nearly
+// colinear tensors (|cos theta| > 0.9995) are interpolated linearly. Exactly two models.
+#include <cmath>
+
+#include "methods/all_methods.h"
+
+namespace weld {
+namespace {
+
+enum : std::size_t { kT };
+
+constexpr ParamDef kParams[] = {
+    {"t", ParamScope::kGlobal, true, 0.0,
+     "interpolation factor: 0 gives the base, 1 the other model"},
+};
+
+// mergekit's thresholds: tensors with a smaller norm are not normalised, and above this
+// |cos theta| sin theta is too small to divide by, so slerp falls back to lerp.
+constexpr double kMinNorm = 1e-8;
+constexpr double kColinearCos = 0.9995;
+
+void merge_tensor(const MethodCall& call, const WholeTensor& t) {
+  const float* v0 = t.inputs[*call.base];
+  const float* v1 = t.inputs[*call.base == 0 ? 1 : 0];
+  double norm0 = 0.0, norm1 = 0.0, dot = 0.0;
+  for (std::size_t j = 0; j < t.n; ++j) {
+    norm0 += double{v0[j]} * v0[j];
+    norm1 += double{v1[j]} * v1[j];
+    dot += double{v0[j]} * v1[j];
+  }
+  norm0 = std::sqrt(norm0);
+  norm1 = std::sqrt(norm1);
+  if (norm0 > kMinNorm) dot /= norm0;
+  if (norm1 > kMinNorm) dot /= norm1;
+
+  const double factor = call.global(kT);
+  double c0 = 1.0 - factor, c1 = factor;
+  if (std::abs(dot) <= kColinearCos) {
+    // At t = 0 and t = 1 the coefficients are exactly 1 and 0: that input comes out unchanged.
+    const double theta = std::acos(dot), theta_t = theta * factor;
+    c0 = std::sin(theta - theta_t) / std::sin(theta);
+    c1 = std::sin(theta_t) / std::sin(theta);
+  }
+  for (std::size_t j = 0; j < t.n; ++j) t.out[j] = static_cast<float>(c0 * v0[j] + c1 * v1[j]);
+}
+
+}  // namespace
+
+const MethodDescriptor kSlerp = {
+    .name = "slerp",
+    .pretty_name = "SLERP",
+    .summary = "interpolate along the great circle between the base and one other model",
+    .formula = "out = (sin((1-t) th) v0 + sin(t th) v1) / sin th, cos th = <v0,v1> / (|v0| |v1|)",
+    .paper = "Shoemake, Animating rotation with quaternion curves, SIGGRAPH 1985",
+    .url = "https://doi.org/10.1145/325165.325242",
+    .params = kParams,
+    .base = BaseUse::kRequired,
+    .min_inputs = 2,
+    .max_inputs = 2,
+    .validate = nullptr,
+    .merge_tile = nullptr,
+    .merge_tensor = merge_tensor,
+    .identity_input = nullptr,
+    .description =
+        "Treats each tensor of the two models as one vector and moves from the base towards "
+        "the other model along the arc between their directions, so that the interpolated "
+        "tensor does not shrink the way a straight average of two diverging vectors does. "
+        "Nearly parallel tensors are interpolated linearly.",
+    .when_to_use = "blending exactly two models, often with a gradient of t over the layers "
+                   "(e.g. attention from one model, MLPs from the other)",
+};
+
+}  // namespace weld

@@ -1,0 +1,142 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "methods/method_test_util.h"
+#include "util/error.h"
+
+namespace weld::test {
+namespace {
+
+using testing::ElementsAre;
+using testing::FloatEq;
+
+const MethodDescriptor& multislerp() { return find_method("multislerp"); }
+
+const float kRootHalf = static_cast<float>(std::sqrt(0.5));
+
+std::vector<float> multislerp_merge(const std::vector<std::vector<float>>& inputs,
+                                    const std::vector<double>& weights,
+                                    std::optional<std::size_t> base = std::nullopt,
+                                    bool normalize_weights = true) {
+  const MethodCall call = make_call(multislerp(), inputs.size(), base, {{"weight", weights}},
+                                    {{"normalize_weights", normalize_weights ? 1 : 0}});
+  return run_tile(multislerp(), call, inputs);
+}
+
+void expect_error(const MethodCall& call, const std::vector<std::vector<float>>& inputs,
+                  const char* message) {
+  try {
+    run_tile(multislerp(), call, inputs);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), message);
+  }
+}
+
+TEST(Multislerp, DeclaresItsContract) {
+  EXPECT_EQ(multislerp().base, BaseUse::kOptional);
+  EXPECT_EQ(multislerp().min_inputs, 1u);
+  EXPECT_EQ(multislerp().max_inputs, kUnbounded);
+  EXPECT_NE(multislerp().merge_tensor, nullptr);
+  ASSERT_EQ(multislerp().params.size(), 3u);
+  const ParamDef& weight = multislerp().params[*find_param(multislerp(), "weight")];
+  EXPECT_EQ(weight.scope, ParamScope::kPerModel);
+  EXPECT_TRUE(weight.required);
+  const ParamDef& normalize = multislerp().params[*find_param(multislerp(), "normalize_weights")];
+  EXPECT_EQ(normalize.scope, ParamScope::kGlobal);
+  EXPECT_EQ(normalize.default_value, 1.0);
+  const ParamDef& eps = multislerp().params[*find_param(multislerp(), "eps")];
+  EXPECT_EQ(eps.scope, ParamScope::kGlobal);
+  EXPECT_EQ(eps.default_value, 1e-8);
+}
+
+TEST(Multislerp, TwoUnitVectorsWithEqualWeightsMatchSlerpHalfway) {
+  const std::vector<float> out = multislerp_merge({{1, 0}, {0, 1}}, {1, 1});
+  EXPECT_THAT(out, ElementsAre(FloatEq(kRootHalf), FloatEq(kRootHalf)));
+  const MethodDescriptor& slerp = find_method("slerp");
+  const std::vector<float> by_slerp =
+      run_tile(slerp, make_call(slerp, 2, 0, {}, {{"t", 0.5}}), {{1, 0}, {0, 1}});
+  for (std::size_t j = 0; j < out.size(); ++j) EXPECT_FLOAT_EQ(out[j], by_slerp[j]) << j;
+}
+
+TEST(Multislerp, NormalisedMeanDirectionScaledByTheMeanNorm) {
+  // u = [1, 0], [0, 1]; weights 1/4, 3/4: mean direction [1, 3] / sqrt 10, mean norm
+  // 2/4 + 4 (3/4) = 3.5.
+  const float s = static_cast<float>(3.5 / std::sqrt(10.0));
+  EXPECT_THAT(multislerp_merge({{2, 0}, {0, 4}}, {1, 3}),
+              ElementsAre(FloatEq(s), FloatEq(3 * s)));
+}
+
+TEST(Multislerp, UnnormalisedWeightsScaleTheResult) {
+  // Same direction; norm 1 * 2 + 3 * 4 = 14.
+  const float s = static_cast<float>(14 / std::sqrt(10.0));
+  EXPECT_THAT(multislerp_merge({{2, 0}, {0, 4}}, {1, 3}, std::nullopt, false),
+              ElementsAre(FloatEq(s), FloatEq(3 * s)));
+}
+
+TEST(Multislerp, ThreeModels) {
+  // Directions e1, e2, e3, equal weights: [1, 1, 1] / sqrt 3 times (2 + 3 + 4) / 3.
+  const float v = static_cast<float>(3 / std::sqrt(3.0));
+  EXPECT_THAT(multislerp_merge({{2, 0, 0}, {0, 3, 0}, {0, 0, 4}}, {1, 1, 1}),
+              ElementsAre(FloatEq(v), FloatEq(v), FloatEq(v)));
+}
+
+TEST(Multislerp, WithABaseWorksOnTheDeltas) {
+  // Deltas [2, 0] and [0, 4] from b = [1, 1]; the base has no weight.
+  const float s = static_cast<float>(3.5 / std::sqrt(10.0));
+  EXPECT_THAT(multislerp_merge({{3, 1}, {1, 1}, {1, 5}}, {1, kNaN, 3}, 1),
+              ElementsAre(FloatEq(1 + s), FloatEq(1 + 3 * s)));
+}
+
+TEST(Multislerp, OneModelBesidesTheBaseIsReturnedUnchanged) {
+  const std::vector<float> x = {0.3f, -1.7f, 2.9f};
+  EXPECT_EQ(multislerp_merge({{1, 2, 3}, x}, {kNaN, 0.5}, 0), x);
+  EXPECT_EQ(multislerp_merge({x}, {0.5}), x);
+  const auto identity = [](std::size_t n_inputs, std::optional<std::size_t> base) {
+    const std::vector<double> weights(n_inputs, 1.0);
+    const MethodCall call = make_call(multislerp(), n_inputs, base, {{"weight", weights}});
+    return multislerp().identity_input(call);
+  };
+  EXPECT_EQ(identity(2, 0), std::optional<std::size_t>(1));
+  EXPECT_EQ(identity(2, 1), std::optional<std::size_t>(0));
+  EXPECT_EQ(identity(1, std::nullopt), std::optional<std::size_t>(0));
+  EXPECT_EQ(identity(2, std::nullopt), std::nullopt);
+  EXPECT_EQ(identity(3, 0), std::nullopt);
+}
+
+TEST(Multislerp, TwoAntipodalModelsFallBackToTheWeightedSum) {
+  // u_2 = -u_1 up to eps, so |m| ~ 5e-10 < eps: out = (x1 + x2) / 2, or x1 + x2 unnormalised.
+  EXPECT_THAT(multislerp_merge({{1, 2}, {-2, -4}}, {1, 1}), ElementsAre(-0.5f, -1.0f));
+  EXPECT_THAT(multislerp_merge({{1, 2}, {-2, -4}}, {1, 1}, std::nullopt, false),
+              ElementsAre(-1.0f, -2.0f));
+  // With a base: deltas [1, 2] and [-2, -4], their mean [-0.5, -1] plus the base.
+  EXPECT_THAT(multislerp_merge({{1, 1}, {2, 3}, {-1, -3}}, {kNaN, 1, 1}, 0),
+              ElementsAre(0.5f, 0.0f));
+}
+
+TEST(Multislerp, AntipodalDirectionsOfThreeModelsAreAnError) {
+  const MethodCall call = make_call(multislerp(), 3, std::nullopt, {{"weight", {1, 1, 1}}});
+  expect_error(call, {{1, 2}, {-1, -2}, {0, 0}},
+               "the models' directions cancel out: the weighted mean of their unit vectors has "
+               "norm 0, below eps 1e-08, so multislerp has no mean direction (change the weights)");
+}
+
+TEST(Multislerp, NeedsAModelBesidesTheBase) {
+  expect_error(make_call(multislerp(), 1, 0, {{"weight", {kNaN}}}), {{1, 2}},
+               "multislerp needs at least one model besides the base model");
+}
+
+TEST(Multislerp, NormalizedWeightsMustNotSumToZero) {
+  const MethodCall call = make_call(multislerp(), 2, std::nullopt, {{"weight", {1, -1}}});
+  expect_error(call, {{1, 0}, {0, 1}},
+               "the weights sum to 0, so normalize_weights cannot divide by them (change the "
+               "weights or set normalize_weights: false)");
+  // Unnormalised, the same weights are fine: m = u1 - u2, mean norm 1 - 1 = 0.
+  EXPECT_THAT(multislerp_merge({{1, 0}, {0, 1}}, {1, -1}, std::nullopt, false),
+              ElementsAre(0.0f, 0.0f));
+}
+
+}  // namespace
+}  // namespace weld::test
