@@ -1,3 +1,4 @@
+#include "support/error_message.h"
 #include "io/mapped_file.h"
 
 #include <gtest/gtest.h>
@@ -18,12 +19,7 @@ std::string_view text(const MappedFile& file) {
 }
 
 std::string open_error(const std::string& path) {
-  try {
-    MappedFile::open(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_message([&] { MappedFile::open(path); });
 }
 
 TEST(MappedFile, MapsTheWholeFile) {

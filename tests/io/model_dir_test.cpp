@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "support/error_message.h"
 #include "io/model_dir.h"
 #include "support/tiny_model.h"
 #include "util/error.h"
@@ -10,12 +11,7 @@ namespace weld::test {
 namespace {
 
 std::string open_error(const std::string& dir) {
-  try {
-    ModelDir::open(dir);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return error_message([&] { ModelDir::open(dir); });
 }
 
 TEST(ModelDir, ReadsShardsThroughTheIndex) {

@@ -1,3 +1,4 @@
+#include "support/error_message.h"
 #include "io/safetensors_reader.h"
 
 #include <gtest/gtest.h>
@@ -14,12 +15,7 @@ namespace weld::test {
 namespace {
 
 std::string open_error(const std::string& path) {
-  try {
-    SafetensorsFile::open(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_message([&] { SafetensorsFile::open(path); });
 }
 
 std::string_view text(std::span<const std::byte> bytes) {

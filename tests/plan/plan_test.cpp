@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "support/error_message.h"
 #include "io/output_dir.h"
 #include "plan/executor.h"
 #include "plan/plan.h"
@@ -24,12 +25,7 @@ Recipe parse(const std::string& yaml) { return parse_recipe(YamlSource::parse(ya
 std::string plan_error(const std::string& yaml) {
   const Recipe r = parse(yaml);
   ModelSet models;
-  try {
-    plan_merge(r, models, {});
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return error_message([&] { plan_merge(r, models, {}); });
 }
 
 class PlanTest : public testing::Test {

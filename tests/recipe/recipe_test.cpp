@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "support/error_message.h"
 #include "recipe/recipe.h"
 
 namespace weld {
@@ -8,12 +9,7 @@ namespace {
 Recipe parse(const std::string& yaml) { return parse_recipe(YamlSource::parse(yaml, "merge.yml")); }
 
 std::string error_of(const std::string& yaml) {
-  try {
-    parse(yaml);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_message([&] { parse(yaml); });
 }
 
 TEST(Recipe, ModelsFormIsOneSliceAndAddsTheBase) {
