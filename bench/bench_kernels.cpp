@@ -1,7 +1,7 @@
-// Microbenchmarks of the kernels every merged byte goes through, each next to a baseline
-// measured in the same run: conversions against memcpy of the same input bytes, rank
-// selection against std::nth_element on the same floats, the random generator, and the
-// fused task-arithmetic tile against memcpy of its input bytes.
+// Microbenchmarks of the method kernels, each next to a baseline measured in the same run:
+// rank selection against std::nth_element on the same floats, the random generator, and
+// the fused task-arithmetic tile against memcpy of its input bytes. The dtype conversions
+// have their own program, bench_convert.
 //   build/bench/bench_kernels [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 
@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "methods/registry.h"
-#include "tensor/convert.h"
 #include "tensor/rng.h"
 #include "tensor/select.h"
 
@@ -29,48 +28,6 @@ std::vector<float> random_floats(std::size_t n) {
 void set_bytes(benchmark::State& state, std::size_t bytes) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
 }
-
-void BM_memcpy(benchmark::State& state) {
-  const std::size_t bytes = kElements * static_cast<std::size_t>(state.range(0));
-  std::vector<std::byte> in(bytes, std::byte{1}), out(bytes);
-  for (auto _ : state) {
-    std::memcpy(out.data(), in.data(), bytes);
-    benchmark::DoNotOptimize(out.data());
-  }
-  set_bytes(state, bytes);
-}
-BENCHMARK(BM_memcpy)->Arg(2)->Arg(4);  // the bytes of a bf16 input, and of an f32 one
-
-template <DType kType, bool kReference>
-void BM_to_f32(benchmark::State& state) {
-  std::vector<std::byte> in(kElements * 2);
-  from_f32(kType, random_floats(kElements).data(), in.data(), kElements);
-  std::vector<float> out(kElements);
-  for (auto _ : state) {
-    (kReference ? to_f32_ref : to_f32)(kType, in.data(), out.data(), kElements);
-    benchmark::DoNotOptimize(out.data());
-  }
-  set_bytes(state, in.size());
-}
-BENCHMARK(BM_to_f32<DType::kBF16, false>);
-BENCHMARK(BM_to_f32<DType::kBF16, true>);
-BENCHMARK(BM_to_f32<DType::kF16, false>);
-BENCHMARK(BM_to_f32<DType::kF16, true>);
-
-template <DType kType, bool kReference>
-void BM_from_f32(benchmark::State& state) {
-  const std::vector<float> in = random_floats(kElements);
-  std::vector<std::byte> out(kElements * 2);
-  for (auto _ : state) {
-    (kReference ? from_f32_ref : from_f32)(kType, in.data(), out.data(), kElements);
-    benchmark::DoNotOptimize(out.data());
-  }
-  set_bytes(state, kElements * 2);
-}
-BENCHMARK(BM_from_f32<DType::kBF16, false>);
-BENCHMARK(BM_from_f32<DType::kBF16, true>);
-BENCHMARK(BM_from_f32<DType::kF16, false>);
-BENCHMARK(BM_from_f32<DType::kF16, true>);
 
 // The median magnitude of 4 Mi values: select_rank's radix selection against nth_element.
 constexpr std::size_t kSelectElements = std::size_t{1} << 22;
@@ -110,8 +67,9 @@ void BM_rng_uniform(benchmark::State& state) {
 BENCHMARK(BM_rng_uniform);
 
 // task_arithmetic over a 64 Ki tile of a base and two fine-tunes, as the executor calls it.
+constexpr std::size_t kTile = std::size_t{1} << 16;
+
 void BM_task_arithmetic_tile(benchmark::State& state) {
-  constexpr std::size_t kTile = std::size_t{1} << 16;
   const std::vector<float> b = random_floats(kTile), x1 = random_floats(kTile), x2 = random_floats(kTile);
   std::vector<float> out(kTile);
   const MethodDescriptor& m = find_method("task_arithmetic");
@@ -128,6 +86,17 @@ void BM_task_arithmetic_tile(benchmark::State& state) {
   set_bytes(state, 3 * kTile * sizeof(float));
 }
 BENCHMARK(BM_task_arithmetic_tile);
+
+void BM_memcpy_tile_inputs(benchmark::State& state) {
+  const std::size_t bytes = 3 * kTile * sizeof(float);
+  std::vector<std::byte> in(bytes, std::byte{1}), out(bytes);
+  for (auto _ : state) {
+    std::memcpy(out.data(), in.data(), bytes);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_bytes(state, bytes);
+}
+BENCHMARK(BM_memcpy_tile_inputs);
 
 }  // namespace
 }  // namespace weld

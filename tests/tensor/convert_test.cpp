@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tensor/convert.h"
+#include "tensor/convert_x86.h"
 #include "tensor/rng.h"
 
 namespace weld {
@@ -115,30 +116,133 @@ std::vector<float> awkward_floats(std::size_t n) {
   return v;
 }
 
-void expect_same_bits(const std::vector<std::byte>& a, const std::vector<std::byte>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size()), 0);
+// The bulk conversions as convert.cpp composes them, on a chosen instruction set.
+void to_f32_on(x86::Isa isa, DType type, const std::byte* in, float* out, std::size_t n) {
+  const std::size_t done = type == DType::kBF16  ? x86::bf16_to_f32(in, out, n, isa)
+                           : type == DType::kF16 ? x86::f16_to_f32(in, out, n, isa)
+                                                 : 0;
+  to_f32_ref(type, in + done * dtype_size(type), out + done, n - done);
 }
 
-// The vector paths give the reference's bits: long runs, every tail length, misaligned.
-TEST(Conversions, BulkPathsMatchTheReference) {
-  const std::vector<float> values = awkward_floats(1 << 20);
-  for (DType type : {DType::kBF16, DType::kF16, DType::kF32}) {
-    const std::size_t size = dtype_size(type);
-    for (std::size_t offset : {0u, 1u, 3u}) {
-      for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{15},
-                            std::size_t{16}, std::size_t{17}, std::size_t{67}, values.size() - 3}) {
-        std::vector<std::byte> fast(n * size + 8), ref(n * size + 8);
-        from_f32(type, values.data() + offset, fast.data() + offset, n);
-        from_f32_ref(type, values.data() + offset, ref.data() + offset, n);
-        expect_same_bits(fast, ref);
-        std::vector<float> back_fast(n + 4), back_ref(n + 4);
-        to_f32(type, ref.data() + offset, back_fast.data() + 1, n);
-        to_f32_ref(type, ref.data() + offset, back_ref.data() + 1, n);
-        EXPECT_EQ(std::memcmp(back_fast.data(), back_ref.data(), back_fast.size() * sizeof(float)), 0)
-            << dtype_name(type) << " n=" << n;
+void from_f32_on(x86::Isa isa, DType type, const float* in, std::byte* out, std::size_t n) {
+  const std::size_t done = type == DType::kBF16  ? x86::f32_to_bf16(in, out, n, isa)
+                           : type == DType::kF16 ? x86::f32_to_f16(in, out, n, isa)
+                                                 : 0;
+  from_f32_ref(type, in + done, out + done * dtype_size(type), n - done);
+}
+
+// Every level this machine runs, so the AVX2 bodies are tested on AVX-512 machines too.
+std::vector<x86::Isa> runnable_isas() {
+  std::vector<x86::Isa> isas;
+  for (x86::Isa isa : {x86::Isa::kScalar, x86::Isa::kAvx2, x86::Isa::kAvx512}) {
+    if (isa <= x86::detected_isa()) isas.push_back(isa);
+  }
+  return isas;
+}
+
+// Narrows values[offset, offset + n) on every instruction set and through the public entry
+// points, and compares with the reference; then widens the reference's bytes the same ways.
+// The narrow side starts `offset` bytes into its buffer, so odd offsets give odd addresses.
+// Bytes around the range must stay untouched.
+void expect_bulk_matches_reference(DType type, const std::vector<float>& values, std::size_t n,
+                                   std::size_t offset) {
+  const std::size_t size = dtype_size(type);
+  std::vector<std::byte> ref(n * size + 8, std::byte{0x5a});
+  from_f32_ref(type, values.data() + offset, ref.data() + offset, n);
+  std::vector<float> back_ref(n + 4, 7.0f);
+  to_f32_ref(type, ref.data() + offset, back_ref.data() + offset, n);
+  const auto check = [&](const auto& narrow, const auto& widen, const char* path) {
+    std::vector<std::byte> fast(ref.size(), std::byte{0x5a});
+    narrow(values.data() + offset, fast.data() + offset);
+    ASSERT_EQ(std::memcmp(fast.data(), ref.data(), fast.size()), 0)
+        << path << ' ' << dtype_name(type) << " n=" << n << " offset=" << offset;
+    std::vector<float> back(back_ref.size(), 7.0f);
+    widen(ref.data() + offset, back.data() + offset);
+    ASSERT_EQ(std::memcmp(back.data(), back_ref.data(), back.size() * sizeof(float)), 0)
+        << path << ' ' << dtype_name(type) << " n=" << n << " offset=" << offset;
+  };
+  check([&](const float* in, std::byte* out) { from_f32(type, in, out, n); },
+        [&](const std::byte* in, float* out) { to_f32(type, in, out, n); }, "dispatched");
+  for (x86::Isa isa : runnable_isas()) {
+    check([&](const float* in, std::byte* out) { from_f32_on(isa, type, in, out, n); },
+          [&](const std::byte* in, float* out) { to_f32_on(isa, type, in, out, n); },
+          isa == x86::Isa::kAvx512 ? "avx512"
+          : isa == x86::Isa::kAvx2 ? "avx2"
+                                   : "scalar");
+  }
+}
+
+constexpr DType kArithmeticTypes[] = {DType::kBF16, DType::kF16, DType::kF32};
+
+// The vector paths give the reference's bits on a long run of awkward values.
+TEST(Conversions, BulkPathsMatchTheReferenceOnMillionsOfValues) {
+  const std::vector<float> values = awkward_floats(std::size_t{1} << 22);
+  for (DType type : kArithmeticTypes) {
+    expect_bulk_matches_reference(type, values, values.size() - 3, 0);
+    expect_bulk_matches_reference(type, values, values.size() - 3, 3);
+  }
+}
+
+// Every tail length a vector path can leave (up to 4 vectors of 16 and a remainder), from
+// aligned and misaligned starts.
+TEST(Conversions, BulkPathsMatchTheReferenceOnEveryShortLength) {
+  const std::vector<float> values = awkward_floats(256);
+  for (DType type : kArithmeticTypes) {
+    for (std::size_t n = 0; n <= 67; ++n) {
+      for (std::size_t offset : {0, 1, 2, 3})
+        expect_bulk_matches_reference(type, values, n, offset);
+    }
+  }
+}
+
+// All 65536 patterns widen through the bulk path as through the reference, and narrow back to
+// themselves (NaNs to a quiet NaN of the same sign).
+TEST(Conversions, BulkPathsRoundTripEverySixteenBitPattern) {
+  constexpr std::size_t kPatterns = 1 << 16;
+  std::vector<std::byte> patterns(kPatterns * 2);
+  for (std::size_t h = 0; h < kPatterns; ++h) {
+    const auto bits = static_cast<std::uint16_t>(h);
+    std::memcpy(patterns.data() + 2 * h, &bits, sizeof bits);
+  }
+  for (DType type : {DType::kBF16, DType::kF16}) {
+    std::vector<float> fast(kPatterns), ref(kPatterns);
+    to_f32_ref(type, patterns.data(), ref.data(), kPatterns);
+    for (x86::Isa isa : runnable_isas()) {
+      to_f32_on(isa, type, patterns.data(), fast.data(), kPatterns);
+      ASSERT_EQ(std::memcmp(fast.data(), ref.data(), kPatterns * sizeof(float)), 0)
+          << dtype_name(type);
+    }
+    to_f32(type, patterns.data(), fast.data(), kPatterns);
+    ASSERT_EQ(std::memcmp(fast.data(), ref.data(), kPatterns * sizeof(float)), 0)
+        << dtype_name(type);
+    std::vector<std::byte> back(kPatterns * 2);
+    from_f32(type, fast.data(), back.data(), kPatterns);
+    for (std::size_t h = 0; h < kPatterns; ++h) {
+      std::uint16_t b;
+      std::memcpy(&b, back.data() + 2 * h, sizeof b);
+      if (std::isnan(fast[h])) {
+        EXPECT_TRUE(std::isnan(type == DType::kBF16 ? bf16_to_f32(b) : f16_to_f32(b)))
+            << std::hex << h;
+        EXPECT_EQ(b & 0x8000, h & 0x8000) << std::hex << h;
+      } else {
+        ASSERT_EQ(b, h) << dtype_name(type) << std::hex << " 0x" << h;
       }
     }
+  }
+}
+
+// round_through (chunked through the vector paths) is the scalar narrow-then-widen.
+TEST(Conversions, RoundThroughMatchesTheReference) {
+  const std::vector<float> values = awkward_floats(5000);  // several chunks and a partial one
+  for (DType type : kArithmeticTypes) {
+    std::vector<float> rounded = values;
+    round_through(type, rounded.data(), rounded.size());
+    std::vector<std::byte> narrow(values.size() * dtype_size(type));
+    std::vector<float> expected(values.size());
+    from_f32_ref(type, values.data(), narrow.data(), values.size());
+    to_f32_ref(type, narrow.data(), expected.data(), values.size());
+    EXPECT_EQ(std::memcmp(rounded.data(), expected.data(), values.size() * sizeof(float)), 0)
+        << dtype_name(type);
   }
 }
 
