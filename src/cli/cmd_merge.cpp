@@ -31,6 +31,7 @@ struct MergeArgs {
   bool dry_run = false;
   bool force = false;
   bool post_weights_at_end = false;
+  bool whole_tensors = false;
 };
 
 int run_merge(const MergeArgs& args) {
@@ -42,15 +43,16 @@ int run_merge(const MergeArgs& args) {
   options.post_weights_at_end = args.post_weights_at_end;
   options.seed = args.seed;
   const MergePlan plan = plan_merge(recipe, models, options);
+  const ExecuteOptions execute{.threads = args.threads, .whole_tensors = args.whole_tensors};
   log_verbose("plan: {} tensors, {} shard{}, {} working memory on {} threads", plan.tensors.size(),
               plan.shards.file_names.size(), plan.shards.file_names.size() == 1 ? "" : "s",
-              format_bytes(working_memory_bytes(plan, args.threads)), args.threads);
+              format_bytes(working_memory_bytes(plan, execute)), args.threads);
   if (args.dry_run) {
-    std::fputs(describe_plan(plan, args.threads).c_str(), stdout);
+    std::fputs(describe_plan(plan, execute).c_str(), stdout);
     return 0;
   }
   OutputDir out(args.out_dir, args.force);
-  write_tensors(plan, out, {.threads = args.threads});
+  write_tensors(plan, out, execute);
   write_output_files(plan, out, {.weld_version = WELD_VERSION, .seed = args.seed});
   out.commit();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -77,6 +79,9 @@ CommandAction setup_merge(CLI::App& command) {
   command.add_flag("--force", args->force, "replace OUT_DIR if it exists and is not empty");
   command.add_flag("--post-weights-at-end", args->post_weights_at_end,
                    "evaluate gradients for final norm and lm_head at t=1 (older mergekit) not t=0");
+  command.add_flag("--whole-tensors", args->whole_tensors,
+                   "merge each tensor whole in memory, not streamed in tiles: the simple reference "
+                   "path, for checking (same bytes, more memory)");
   return [args] { return run_merge(*args); };
 }
 

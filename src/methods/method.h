@@ -4,15 +4,21 @@
 // Methods see float32 values only, so they never know about files, dtypes or threads.
 // Element-wise methods give merge_tile: the executor converts inputs to f32 tile by tile,
 // calls it, and converts the result, so memory stays at a few tiles. Methods that need a
-// statistic of the whole tensor (a norm, a top-k threshold, a random draw keyed by element
-// index) give merge_tensor instead and receive every element at once. Everything that can
-// be wrong with a call (input count, missing base, a zero weight sum) is found by
-// validate() when the merge is planned, before any byte is written; merge_tile is noexcept
-// and never allocates.
+// statistic of the whole tensor (a norm, a top-k threshold) are streamed: prepare() makes
+// one or more passes over the inputs through a TensorReader, tile by tile, and returns the
+// statistics, which every merge_tile call of that tensor then receives. (`weld merge
+// --whole-tensors` runs the same two functions on the whole tensor as a single tile: the
+// simple path, which the streamed one must match byte for byte.) Methods not (yet) streamed
+// give merge_tensor and receive every element at once. Everything that can be wrong
+// with a call (input count, missing base, a zero weight sum) is found by validate() when
+// the merge is planned, before any byte is written; merge_tile is noexcept and allocates
+// nothing beyond growing the worker's scratch buffers.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -49,11 +55,41 @@ struct MethodCall {
   double model(std::size_t input, std::size_t param) const { return model_params[input][param]; }
 };
 
-// n values of every input (same order as MethodCall's inputs) and room for n outputs.
+// What a streamed method's prepare() found about a whole tensor (thresholds, norms, random
+// streams); each method derives its own.
+struct TensorStats {
+  virtual ~TensorStats() = default;
+};
+
+// n values of every input (same order as MethodCall's inputs), from element `begin` of the
+// tensor, and room for n outputs.
 struct Tile {
   std::span<const float* const> inputs;
   float* out;
   std::size_t n;
+  std::uint64_t begin = 0;
+  const TensorStats* stats = nullptr;  // prepare()'s result, for streamed methods
+  Scratch* scratch = nullptr;          // the worker's buffers, for methods that need room
+};
+
+// The inputs of one output tensor, read as f32 a tile at a time from the mapped files, for
+// the passes of a streamed method's prepare().
+class TensorReader {
+ public:
+  TensorReader(std::uint64_t n, std::span<const std::uint64_t> dims, std::string_view tensor_name,
+               std::uint64_t random_seed)
+      : numel(n), shape(dims), name(tensor_name), seed(random_seed) {}
+  virtual ~TensorReader() = default;
+
+  // Calls fn(tile) for consecutive tiles covering the tensor, in element order, with every
+  // input loaded (tile.out is null), until fn returns false. Tiles hold whole rows when the
+  // method asks for them.
+  virtual void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const = 0;
+
+  const std::uint64_t numel;
+  const std::span<const std::uint64_t> shape;
+  const std::string_view name;  // of the output tensor
+  const std::uint64_t seed;
 };
 
 // A whole tensor: every element of every input, its shape, and what keys its random streams
@@ -95,6 +131,12 @@ struct MethodDescriptor {
   // reach for it. Last, so that descriptors may leave them out while being written.
   std::string_view description = {};
   std::string_view when_to_use = {};
+
+  // Streamed methods: the statistics pass(es) before merge_tile. May throw weld::Error like
+  // merge_tensor. Null for element-wise methods.
+  std::unique_ptr<TensorStats> (*prepare)(const MethodCall& call, const TensorReader& reader) = nullptr;
+  // Tiles must hold whole rows (along the last axis): the method ranks within rows.
+  bool whole_rows = false;
 };
 
 inline constexpr std::size_t kUnbounded = static_cast<std::size_t>(-1);

@@ -15,12 +15,12 @@ class Scratch {
  public:
   // n floats in buffer `slot` (slots are independent; each method numbers its own).
   std::span<float> floats(std::size_t slot, std::size_t n);
-  // n 32-bit keys, for selection.
-  std::span<std::uint32_t> keys(std::size_t n);
+  // n 32-bit keys (selection keys, indices, ranks) in buffer `slot`.
+  std::span<std::uint32_t> keys(std::size_t n, std::size_t slot = 0);
 
  private:
   std::vector<std::vector<float>> floats_;
-  std::vector<std::uint32_t> keys_;
+  std::vector<std::vector<std::uint32_t>> keys_;
 };
 
 }  // namespace weld

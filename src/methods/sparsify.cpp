@@ -1,13 +1,11 @@
 #include "methods/sparsify.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
-#include <limits>
-#include <numeric>
-#include <vector>
 
-#include "tensor/rng.h"
 #include "tensor/select.h"
+#include "util/check.h"
 #include "util/error.h"
 
 namespace weld {
@@ -16,107 +14,37 @@ namespace {
 // Below this an L1 norm is taken as zero and no rescale is done (mergekit's threshold).
 constexpr double kRescaleEpsilon = 1e-7;
 
-double l1_norm(std::span<const float> v) {
-  double sum = 0.0;
-  for (float x : v) sum += std::abs(static_cast<double>(x));
-  return sum;
+std::uint64_t truncated_count(double fraction, std::uint64_t n) {
+  return static_cast<std::uint64_t>(std::max(0.0, fraction * static_cast<double>(n)));
 }
 
-std::size_t truncated_count(double fraction, std::size_t n) {
-  return static_cast<std::size_t>(std::max(0.0, fraction * static_cast<double>(n)));
-}
-
-// Selection keys of `d`: from the worker's scratch when there is one.
-std::span<std::uint32_t> key_buffer(std::size_t n, Scratch* scratch, std::vector<std::uint32_t>& owned) {
-  if (scratch) return scratch->keys(n);
-  owned.resize(n);
-  return owned;
-}
-
-void keep_largest(std::span<float> d, double density, Scratch* scratch) {
-  const std::size_t n = d.size();
-  const std::size_t k = truncated_count(density, n);
-  if (k == 0) fail("density {} keeps no element of {} (int(density * n) = 0)", density, n);
-  if (k >= n) return;
-  // Largest magnitude first: the complement of the key reverses the order, the index does not.
-  std::vector<std::uint32_t> owned;
-  const std::span<std::uint32_t> keys = key_buffer(n, scratch, owned);
-  for (std::size_t j = 0; j < n; ++j) keys[j] = ~magnitude_key(d[j]);
-  const std::uint64_t last_kept = select_rank(keys, k - 1);
-  for (std::size_t j = 0; j < n; ++j)
-    if (rank_pair(keys[j], j) > last_kept) d[j] = 0.0f;
-}
-
-void keep_middle(std::span<float> d, double density, double gamma, Scratch* scratch) {
-  const std::size_t n = d.size();
-  std::ptrdiff_t n_top = static_cast<std::ptrdiff_t>(truncated_count(gamma, n));
-  std::ptrdiff_t n_bot = static_cast<std::ptrdiff_t>(n - truncated_count(density, n)) - n_top;
-  if (n_bot < 0) {
-    n_top += n_bot;
-    n_bot = 0;
-  }
-  std::vector<std::uint32_t> owned;
-  const std::span<std::uint32_t> keys = key_buffer(n, scratch, owned);
-  for (std::size_t j = 0; j < n; ++j) keys[j] = magnitude_key(d[j]);
-  const std::size_t top_begin = n - static_cast<std::size_t>(n_top);
-  if (static_cast<std::size_t>(n_bot) >= top_begin) {
-    std::fill(d.begin(), d.end(), 0.0f);
-    return;
-  }
-  // weld: with n_top = 0 every rank from n_bot up is kept (mergekit's slice drops them all).
-  const std::uint64_t first_kept = n_bot > 0 ? select_rank(keys, static_cast<std::size_t>(n_bot)) : 0;
-  const std::uint64_t first_dropped = n_top > 0 ? select_rank(keys, top_begin)
-                                                : std::numeric_limits<std::uint64_t>::max();
-  for (std::size_t j = 0; j < n; ++j) {
-    const std::uint64_t p = rank_pair(keys[j], j);
-    if (p < first_kept || p >= first_dropped) d[j] = 0.0f;
-  }
-}
-
-void keep_random(std::span<float> d, const SparsifyArgs& args) {
-  const CounterRng rng(args.seed, args.key);
-  const float keep = static_cast<float>(args.density);
-  const float scale = args.rescale && args.rescale_by_probability ? 1.0f / keep : 1.0f;
-  for (std::size_t j = 0; j < d.size(); ++j) d[j] = rng.uniform(j) < keep ? d[j] * scale : 0.0f;
-}
-
-// Keep probabilities of one row: linear in the rank of |d| (smallest first, ties to the
-// lower index), from density - epsilon to density + epsilon.
-void della_probabilities(std::span<const float> row, double density, double epsilon,
-                         std::vector<std::size_t>& order, std::vector<double>& p) {
+// rank[j] = the rank of |row[j]| in the row (smallest first, ties to the lower index), by a
+// stable LSD radix sort of the magnitude keys, 8 bits a pass; passes in which every key
+// has the same digit are skipped. Linear in the row length: a comparison sort of each row
+// was most of DELLA's time.
+void magnitude_ranks(std::span<const float> row, Scratch& scratch, std::span<std::uint32_t> rank) {
   const std::size_t n = row.size();
-  p.assign(n, density);
-  if (n == 1) return;  // weld: mergekit's (rank - 1)/(n - 1) is NaN here
-  order.resize(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return rank_pair(magnitude_key(row[a]), a) < rank_pair(magnitude_key(row[b]), b);
-  });
-  for (std::size_t rank = 0; rank < n; ++rank)
-    p[order[rank]] = density - epsilon + 2.0 * epsilon * static_cast<double>(rank) / static_cast<double>(n - 1);
-}
-
-void keep_della(std::span<float> d, const SparsifyArgs& args) {
-  const CounterRng rng(args.seed, args.key);
-  const std::size_t row_length = args.row_length ? args.row_length : d.size();
-  std::vector<std::size_t> order;
-  std::vector<double> p;
-  for (std::size_t begin = 0; begin < d.size(); begin += row_length) {
-    const std::span<float> row = d.subspan(begin, std::min(row_length, d.size() - begin));
-    della_probabilities(row, args.density, args.epsilon, order, p);
-    for (std::size_t j = 0; j < row.size(); ++j) {
-      const bool kept = rng.uniform(begin + j) < static_cast<float>(p[j]);
-      const double scale = args.rescale && args.rescale_by_probability ? 1.0 / p[j] : 1.0;
-      row[j] = kept ? static_cast<float>(row[j] * scale) : 0.0f;
-    }
+  std::span<std::uint32_t> keys = scratch.keys(n, 1), keys_tmp = scratch.keys(n, 2);
+  std::span<std::uint32_t> index = scratch.keys(n, 3), index_tmp = scratch.keys(n, 4);
+  std::array<std::array<std::uint32_t, 256>, 4> count{};
+  for (std::size_t j = 0; j < n; ++j) {
+    keys[j] = magnitude_key(row[j]);
+    index[j] = static_cast<std::uint32_t>(j);
+    for (int d = 0; d < 4; ++d) ++count[d][(keys[j] >> (8 * d)) & 0xffu];
   }
-}
-
-void rescale_l1(std::span<float> d, double l1_before) {
-  const double l1_after = l1_norm(d);
-  if (l1_before < kRescaleEpsilon || l1_after < kRescaleEpsilon) return;
-  const double scale = l1_before / l1_after;
-  for (float& x : d) x = static_cast<float>(x * scale);
+  for (int d = 0; d < 4; ++d) {
+    if (count[d][(keys[0] >> (8 * d)) & 0xffu] == n) continue;  // one digit for all: order unchanged
+    std::array<std::uint32_t, 256> next{};
+    for (std::size_t b = 1; b < 256; ++b) next[b] = next[b - 1] + count[d][b - 1];
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::uint32_t slot = next[(keys[j] >> (8 * d)) & 0xffu]++;
+      keys_tmp[slot] = keys[j];
+      index_tmp[slot] = index[j];
+    }
+    std::swap(keys, keys_tmp);
+    std::swap(index, index_tmp);
+  }
+  for (std::size_t r = 0; r < n; ++r) rank[index[r]] = static_cast<std::uint32_t>(r);
 }
 
 }  // namespace
@@ -132,23 +60,145 @@ std::string_view sparsifier_name(Sparsifier s) {
   return "";
 }
 
-void sparsify(Sparsifier method, std::span<float> delta, const SparsifyArgs& args) {
-  if (method == Sparsifier::kNone || args.density >= 1.0 || delta.empty()) return;
+double l1_norm(std::span<const float> v, double sum) noexcept {
+  for (float x : v) sum += std::abs(static_cast<double>(x));
+  return sum;
+}
+
+TaskVectorSparsifier::TaskVectorSparsifier(Sparsifier method, const SparsifyArgs& args, std::uint64_t n)
+    : method_(method), args_(args), rng_(args.seed, args.key) {
+  if (method == Sparsifier::kNone || args.density >= 1.0 || n == 0) {
+    keep_all_ = true;
+    return;
+  }
   if (args.density <= 0.0 && method != Sparsifier::kMagnitude) {
-    std::fill(delta.begin(), delta.end(), 0.0f);
+    drop_all_ = true;
     return;
   }
   const bool by_probability = args.rescale_by_probability &&
       (method == Sparsifier::kRandom || method == Sparsifier::kDellaMagprune);
-  const double l1_before = args.rescale && !by_probability ? l1_norm(delta) : 0.0;
-  switch (method) {
-    case Sparsifier::kNone: break;
-    case Sparsifier::kMagnitude: keep_largest(delta, args.density, args.scratch); break;
-    case Sparsifier::kRandom: keep_random(delta, args); break;
-    case Sparsifier::kMagnitudeOutliers: keep_middle(delta, args.density, args.gamma, args.scratch); break;
-    case Sparsifier::kDellaMagprune: keep_della(delta, args); break;
+  l1_rescale_ = args.rescale && !by_probability;
+  if (method == Sparsifier::kMagnitude) {
+    const std::uint64_t k = truncated_count(args.density, n);
+    if (k == 0) fail("density {} keeps no element of {} (int(density * n) = 0)", args.density, n);
+    if (k >= n) {
+      keep_all_ = true;
+      l1_rescale_ = false;
+      return;
+    }
+    ranks_ = {k - 1};  // the last kept, largest magnitude first
+  } else if (method == Sparsifier::kMagnitudeOutliers) {
+    auto n_top = static_cast<std::int64_t>(truncated_count(args.gamma, n));
+    auto n_bot = static_cast<std::int64_t>(n - truncated_count(args.density, n)) - n_top;
+    if (n_bot < 0) {
+      n_top += n_bot;
+      n_bot = 0;
+    }
+    const auto top_begin = static_cast<std::int64_t>(n) - n_top;
+    if (n_bot >= top_begin) {
+      drop_all_ = true;
+      l1_rescale_ = false;
+      return;
+    }
+    // weld: with n_top = 0 every rank from n_bot up is kept (mergekit's slice drops them all).
+    has_bottom_ = n_bot > 0;
+    has_top_ = n_top > 0;
+    if (has_bottom_) ranks_.push_back(static_cast<std::uint64_t>(n_bot));
+    if (has_top_) ranks_.push_back(static_cast<std::uint64_t>(top_begin));
   }
-  if (args.rescale && !by_probability) rescale_l1(delta, l1_before);
+}
+
+std::uint32_t TaskVectorSparsifier::selection_key(float d) const noexcept {
+  // Largest magnitude first for magnitude: the complement reverses the order, not the index.
+  return method_ == Sparsifier::kMagnitude ? ~magnitude_key(d) : magnitude_key(d);
+}
+
+void TaskVectorSparsifier::set_selected(std::span<const std::uint64_t> pairs) {
+  WELD_CHECK(pairs.size() == ranks_.size());
+  if (method_ == Sparsifier::kMagnitude) {
+    first_dropped_ = pairs[0] + 1;
+    return;
+  }
+  // magnitude_outliers: the first kept rank (n_bot), then the first dropped one at the top.
+  std::size_t i = 0;
+  if (has_bottom_) first_kept_ = pairs[i++];
+  if (has_top_) first_dropped_ = pairs[i++];
+}
+
+void TaskVectorSparsifier::set_l1_norms(double before, double after) {
+  if (before < kRescaleEpsilon || after < kRescaleEpsilon) return;
+  scale_ = before / after;
+  scaled_ = true;
+}
+
+void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch& scratch) const {
+  if (keep_all_) return;
+  if (drop_all_) {
+    std::fill(d.begin(), d.end(), 0.0f);
+    return;
+  }
+  switch (method_) {
+    case Sparsifier::kNone:
+      break;
+    case Sparsifier::kMagnitude:
+    case Sparsifier::kMagnitudeOutliers:
+      for (std::size_t j = 0; j < d.size(); ++j) {
+        const std::uint64_t p = rank_pair(selection_key(d[j]), begin + j);
+        if (p < first_kept_ || p >= first_dropped_) d[j] = 0.0f;
+      }
+      break;
+    case Sparsifier::kRandom: {
+      const auto keep = static_cast<float>(args_.density);
+      const float scale = args_.rescale && args_.rescale_by_probability ? 1.0f / keep : 1.0f;
+      for (std::size_t j = 0; j < d.size(); ++j) d[j] = rng_.uniform(begin + j) < keep ? d[j] * scale : 0.0f;
+      break;
+    }
+    case Sparsifier::kDellaMagprune: {
+      const std::size_t row_length = args_.row_length ? args_.row_length : d.size();
+      WELD_CHECK(begin % row_length == 0);
+      const bool by_probability = args_.rescale && args_.rescale_by_probability;
+      for (std::size_t start = 0; start < d.size(); start += row_length) {
+        const std::span<float> row = d.subspan(start, std::min(row_length, d.size() - start));
+        const std::span<std::uint32_t> rank = scratch.keys(row.size(), 0);
+        if (row.size() > 1) magnitude_ranks(row, scratch, rank);
+        // Keep probabilities linear in the rank, from density - epsilon to density + epsilon.
+        // weld: a row of one keeps with p = density (mergekit's (rank - 1)/(n - 1) is NaN).
+        const auto last_rank = static_cast<double>(row.size() - 1);
+        for (std::size_t j = 0; j < row.size(); ++j) {
+          const double p = row.size() > 1
+              ? args_.density - args_.epsilon + 2.0 * args_.epsilon * static_cast<double>(rank[j]) / last_rank
+              : args_.density;
+          const bool kept = rng_.uniform(begin + start + j) < static_cast<float>(p);
+          const double scale = by_probability ? 1.0 / p : 1.0;
+          row[j] = kept ? static_cast<float>(row[j] * scale) : 0.0f;
+        }
+      }
+      break;
+    }
+  }
+}
+
+void TaskVectorSparsifier::rescale(std::span<float> d) const noexcept {
+  if (!scaled_) return;
+  for (float& x : d) x = static_cast<float>(x * scale_);
+}
+
+void sparsify(Sparsifier method, std::span<float> delta, const SparsifyArgs& args, Scratch* scratch) {
+  Scratch owned;
+  Scratch& s = scratch ? *scratch : owned;
+  TaskVectorSparsifier sparsifier(method, args, delta.size());
+  if (!sparsifier.selection_ranks().empty()) {
+    const std::span<std::uint32_t> keys = s.keys(delta.size(), 0);
+    for (std::size_t j = 0; j < delta.size(); ++j) keys[j] = sparsifier.selection_key(delta[j]);
+    std::vector<std::uint64_t> pairs;
+    for (std::uint64_t rank : sparsifier.selection_ranks())
+      pairs.push_back(select_rank(keys, static_cast<std::size_t>(rank)));
+    sparsifier.set_selected(pairs);
+  }
+  const double before = sparsifier.needs_l1_norms() ? l1_norm(delta) : 0.0;
+  sparsifier.mask(delta, 0, s);
+  if (sparsifier.needs_l1_norms()) sparsifier.set_l1_norms(before, l1_norm(delta));
+  sparsifier.rescale(delta);
 }
 
 }  // namespace weld

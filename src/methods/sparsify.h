@@ -10,13 +10,21 @@
 // At density >= 1 every sparsifier returns d unchanged. With rescale, kept values are
 // scaled so that the L1 norm is unchanged (mergekit), or divided by their keep probability
 // (the DARE and DELLA papers) when rescale_by_probability is set.
+//
+// The whole-tensor parts (the selection thresholds, the two L1 norms) are found either in
+// memory by sparsify(), or streamed by the caller through a TaskVectorSparsifier: it says
+// which ranks to select among which keys and whether L1 norms are needed, takes the
+// results, and then masks and rescales any range of the task vector on its own.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "methods/scratch.h"
+#include "tensor/rng.h"
 
 namespace weld {
 
@@ -33,10 +41,50 @@ struct SparsifyArgs {
   std::size_t row_length;  // della_magprune ranks within rows of this length (the last axis)
   std::uint64_t seed;      // random and della_magprune draw element i of the stream `key`
   std::string_view key;
-  Scratch* scratch = nullptr;  // for selection keys; null means allocate
 };
 
-// Sparsifies `delta` in place. Throws weld::Error when magnitude would keep no element.
-void sparsify(Sparsifier method, std::span<float> delta, const SparsifyArgs& args);
+class TaskVectorSparsifier {
+ public:
+  // For a task vector of n elements. Throws weld::Error when magnitude would keep no element.
+  TaskVectorSparsifier(Sparsifier method, const SparsifyArgs& args, std::uint64_t n);
+
+  // Ranks to select among selection_key(d_j) (ties to the lower index); empty when none.
+  const std::vector<std::uint64_t>& selection_ranks() const { return ranks_; }
+  std::uint32_t selection_key(float d) const noexcept;
+  // The packed (key, index) pairs at selection_ranks(), in the same order.
+  void set_selected(std::span<const std::uint64_t> pairs);
+
+  // Whether rescale() needs the L1 norms of d before and after mask().
+  bool needs_l1_norms() const { return l1_rescale_; }
+  void set_l1_norms(double before, double after);
+
+  // Zeroes the dropped elements of d = elements [begin, begin + d.size()) of the task vector
+  // (scaling kept ones by 1/p for the papers' rescale). della_magprune needs whole rows.
+  void mask(std::span<float> d, std::uint64_t begin, Scratch& scratch) const;
+  // Multiplies by the L1 ratio, when set_l1_norms() gave one.
+  void rescale(std::span<float> d) const noexcept;
+
+ private:
+  Sparsifier method_;
+  SparsifyArgs args_;
+  bool keep_all_ = false;
+  bool drop_all_ = false;
+  bool l1_rescale_ = false;
+  bool has_bottom_ = false;  // magnitude_outliers: which ranks_ there are
+  bool has_top_ = false;
+  std::vector<std::uint64_t> ranks_;
+  // Kept: pairs in [first_kept_, first_dropped_) in selection-key order.
+  std::uint64_t first_kept_ = 0;
+  std::uint64_t first_dropped_ = std::numeric_limits<std::uint64_t>::max();
+  double scale_ = 1.0;
+  bool scaled_ = false;
+  CounterRng rng_;
+};
+
+// The whole path: sparsifies `delta` in place, every statistic found in memory.
+void sparsify(Sparsifier method, std::span<float> delta, const SparsifyArgs& args, Scratch* scratch = nullptr);
+
+// Sum of |x| in double, in index order (the streamed path sums tiles in the same order).
+double l1_norm(std::span<const float> v, double sum = 0.0) noexcept;
 
 }  // namespace weld

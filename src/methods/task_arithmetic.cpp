@@ -7,13 +7,16 @@
 //   4. normalize: mixed /= divisor;  5. out = b + lambda * mixed.
 // Papers: Task Arithmetic (Ilharco et al., 2023), TIES-Merging (Yadav et al., 2023),
 // DARE (Yu et al., 2024), Model Breadcrumbs (Davari & Belilovsky, 2024), DELLA (Deep et al., 2024).
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "methods/all_methods.h"
 #include "methods/consensus.h"
 #include "methods/sparsify.h"
+#include "tensor/streamed_select.h"
 #include "util/check.h"
 #include "util/error.h"
 
@@ -109,70 +112,132 @@ void merge_task_arithmetic_tile(const MethodCall& call, const Tile& tile) noexce
   for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] += b[j];
 }
 
-// Buffers of the whole-tensor path, from the worker's scratch (or owned when there is none).
-class FamilyBuffers {
- public:
-  explicit FamilyBuffers(Scratch* scratch) : scratch_(scratch ? scratch : &owned_) {}
-  std::span<float> delta(std::size_t model, std::size_t n) { return scratch_->floats(2 + model, n); }
-  std::span<float> mixed(std::size_t n) { return scratch_->floats(0, n); }
-  std::span<float> divisor(std::size_t n) { return scratch_->floats(1, n); }
-  Scratch* scratch() { return scratch_; }
-
- private:
-  Scratch owned_;
-  Scratch* scratch_;
+// What a tensor's merge needs of every task vector, found by prepare(): its sparsifier (with
+// thresholds and L1 norms) and its weight.
+struct FamilyStats final : TensorStats {
+  std::vector<std::size_t> inputs;  // the non-base inputs
+  std::vector<TaskVectorSparsifier> sparsifiers;
+  std::vector<double> weights;
 };
 
-std::span<float> weighted_sparse_delta(const MethodCall& call, const FamilyRow& row,
-                                       const WholeTensor& t, std::size_t input,
-                                       std::span<float> d, Scratch* scratch) {
-  const float* x = t.inputs[input];
-  const float* b = t.inputs[*call.base];
-  for (std::size_t j = 0; j < t.n; ++j) d[j] = x[j] - b[j];
-  const std::string key = fmt::format("{}#{}", t.name, input);
-  const SparsifyArgs args{
-      .density = param_or(call, row, "density", input, 1.0),
-      .gamma = param_or(call, row, "gamma", input, 0.0),
-      .epsilon = param_or(call, row, "epsilon", input, 0.0),
-      .rescale = param_or(call, row, "rescale", {}, 0.0) != 0.0,
-      .rescale_by_probability = param_or(call, row, "rescale_by_probability", {}, 0.0) != 0.0,
-      .row_length = t.shape.empty() ? t.n : static_cast<std::size_t>(t.shape.back()),
-      .seed = t.seed,
-      .key = key,
-      .scratch = scratch};
-  sparsify(row.sparsifier, d, args);
-  const float w = static_cast<float>(param_or(call, row, "weight", input, 0.0));
-  for (float& v : d) v *= w;
+std::unique_ptr<FamilyStats> family_stats(const MethodCall& call, const FamilyRow& row,
+                                          const TensorReader& reader) {
+  auto stats = std::make_unique<FamilyStats>();
+  for (std::size_t i = 0; i < call.n_inputs; ++i) {
+    if (i == *call.base) continue;
+    const std::string key = fmt::format("{}#{}", reader.name, i);
+    const SparsifyArgs args{
+        .density = param_or(call, row, "density", i, 1.0),
+        .gamma = param_or(call, row, "gamma", i, 0.0),
+        .epsilon = param_or(call, row, "epsilon", i, 0.0),
+        .rescale = param_or(call, row, "rescale", {}, 0.0) != 0.0,
+        .rescale_by_probability = param_or(call, row, "rescale_by_probability", {}, 0.0) != 0.0,
+        .row_length = reader.shape.empty() ? reader.numel : static_cast<std::size_t>(reader.shape.back()),
+        .seed = reader.seed,
+        .key = key};
+    stats->inputs.push_back(i);
+    stats->sparsifiers.emplace_back(row.sparsifier, args, reader.numel);
+    stats->weights.push_back(param_or(call, row, "weight", i, 0.0));
+  }
+  return stats;
+}
+
+// d = x_i - b over a tile, in the worker's scratch slot for task vector k.
+std::span<float> task_vector(const Tile& tile, std::size_t base, std::size_t input, std::size_t k) {
+  const std::span<float> d = tile.scratch->floats(2 + k, tile.n);
+  const float* x = tile.inputs[input];
+  const float* b = tile.inputs[base];
+  for (std::size_t j = 0; j < tile.n; ++j) d[j] = x[j] - b[j];
   return d;
 }
 
-template <const FamilyRow& Row>
-void merge_family_tensor(const MethodCall& call, const WholeTensor& t) {
-  FamilyBuffers buffers(t.scratch);
-  std::vector<const float*> weighted_ptrs;
-  std::vector<double> weights;
-  for (std::size_t i = 0; i < call.n_inputs; ++i) {
-    if (i == *call.base) continue;
-    const std::span<float> d = buffers.delta(weights.size(), t.n);
-    weighted_ptrs.push_back(weighted_sparse_delta(call, Row, t, i, d, buffers.scratch()).data());
-    weights.push_back(param_or(call, Row, "weight", i, 0.0));
+// The statistics passes: the selection thresholds of every task vector that needs them, all
+// in the same passes over the inputs, then (with L1 rescale) the norms before and after the
+// mask, in one more.
+void find_thresholds(const MethodCall& call, FamilyStats& stats, const TensorReader& reader) {
+  std::vector<StreamedSelector> selectors;
+  for (const TaskVectorSparsifier& s : stats.sparsifiers) selectors.emplace_back(reader.numel, s.selection_ranks());
+  std::vector<std::uint32_t> keys;
+  auto all_done = [&] {
+    return std::all_of(selectors.begin(), selectors.end(), [](const StreamedSelector& s) { return s.done(); });
+  };
+  while (!all_done()) {
+    reader.for_each_tile([&](const Tile& tile) {
+      keys.resize(tile.n);
+      for (std::size_t k = 0; k < selectors.size(); ++k) {
+        if (selectors[k].done()) continue;
+        const float* x = tile.inputs[stats.inputs[k]];
+        const float* b = tile.inputs[*call.base];
+        for (std::size_t j = 0; j < tile.n; ++j) keys[j] = stats.sparsifiers[k].selection_key(x[j] - b[j]);
+        selectors[k].add(keys);
+      }
+      return !all_done();
+    });
+    for (StreamedSelector& s : selectors) s.end_pass();
   }
+  for (std::size_t k = 0; k < selectors.size(); ++k) {
+    std::vector<std::uint64_t> pairs;
+    for (std::size_t r = 0; r < stats.sparsifiers[k].selection_ranks().size(); ++r) pairs.push_back(selectors[k].result(r));
+    if (!pairs.empty()) stats.sparsifiers[k].set_selected(pairs);
+  }
+}
 
-  const std::span<float> mixed = buffers.mixed(t.n), divisor = buffers.divisor(t.n);
+void find_l1_norms(const MethodCall& call, FamilyStats& stats, const TensorReader& reader) {
+  const std::size_t n_models = stats.sparsifiers.size();
+  std::vector<double> before(n_models, 0.0), after(n_models, 0.0);
+  bool any = false;
+  for (const TaskVectorSparsifier& s : stats.sparsifiers) any = any || s.needs_l1_norms();
+  if (!any) return;
+  reader.for_each_tile([&](const Tile& tile) {
+    for (std::size_t k = 0; k < n_models; ++k) {
+      if (!stats.sparsifiers[k].needs_l1_norms()) continue;
+      const std::span<float> d = task_vector(tile, *call.base, stats.inputs[k], k);
+      before[k] = l1_norm(d, before[k]);
+      stats.sparsifiers[k].mask(d, tile.begin, *tile.scratch);
+      after[k] = l1_norm(d, after[k]);
+    }
+    return true;
+  });
+  for (std::size_t k = 0; k < n_models; ++k)
+    if (stats.sparsifiers[k].needs_l1_norms()) stats.sparsifiers[k].set_l1_norms(before[k], after[k]);
+}
+
+template <const FamilyRow& Row>
+std::unique_ptr<TensorStats> prepare_family(const MethodCall& call, const TensorReader& reader) {
+  std::unique_ptr<FamilyStats> stats = family_stats(call, Row, reader);
+  find_thresholds(call, *stats, reader);
+  find_l1_norms(call, *stats, reader);
+  return stats;
+}
+
+template <const FamilyRow& Row>
+void merge_family_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const auto& stats = static_cast<const FamilyStats&>(*tile.stats);
+  const std::size_t n_models = stats.inputs.size();
+  std::vector<const float*> weighted(n_models);
+  for (std::size_t k = 0; k < n_models; ++k) {
+    const std::span<float> d = task_vector(tile, *call.base, stats.inputs[k], k);
+    stats.sparsifiers[k].mask(d, tile.begin, *tile.scratch);
+    stats.sparsifiers[k].rescale(d);
+    const auto w = static_cast<float>(stats.weights[k]);
+    for (float& v : d) v *= w;
+    weighted[k] = d.data();
+  }
+  const std::span<float> mixed = tile.scratch->floats(0, tile.n), divisor = tile.scratch->floats(1, tile.n);
   if (Row.consensus) {
-    elect_sign_and_merge(weighted_ptrs, weights, mixed.data(), divisor.data(), t.n);
+    elect_sign_and_merge(weighted, stats.weights, mixed.data(), divisor.data(), tile.n);
   } else {
     std::fill(mixed.begin(), mixed.end(), 0.0f);
-    for (const float* wd : weighted_ptrs)
-      for (std::size_t j = 0; j < t.n; ++j) mixed[j] += wd[j];
+    for (const float* wd : weighted)
+      for (std::size_t j = 0; j < tile.n; ++j) mixed[j] += wd[j];
     std::fill(divisor.begin(), divisor.end(), static_cast<float>(scalar_divisor(call, Row)));
   }
   const bool normalize = param_or(call, Row, "normalize", {}, 0.0) != 0.0;
-  const float lambda = static_cast<float>(param_or(call, Row, "lambda", {}, 1.0));
-  const float* b = t.inputs[*call.base];
-  for (std::size_t j = 0; j < t.n; ++j) {
+  const auto lambda = static_cast<float>(param_or(call, Row, "lambda", {}, 1.0));
+  const float* b = tile.inputs[*call.base];
+  for (std::size_t j = 0; j < tile.n; ++j) {
     const float m = normalize ? mixed[j] / divisor[j] : mixed[j];
-    t.out[j] = b[j] + lambda * m;
+    tile.out[j] = b[j] + lambda * m;
   }
 }
 
@@ -194,13 +259,16 @@ constexpr MethodDescriptor family_method(std::string_view name, std::string_view
                                          std::string_view summary, std::string_view formula,
                                          std::string_view paper, std::string_view url,
                                          std::string_view description, std::string_view when_to_use) {
-  const bool tiled = Row.sparsifier == Sparsifier::kNone;
+  // task_arithmetic needs no statistic of the whole tensor: it is element-wise.
+  const bool elementwise = Row.sparsifier == Sparsifier::kNone;
   return {.name = name, .pretty_name = pretty, .summary = summary, .formula = formula,
           .paper = paper, .url = url, .params = Row.params.span(), .base = BaseUse::kRequired,
           .min_inputs = 1, .max_inputs = kUnbounded, .validate = validate_family<Row>,
-          .merge_tile = tiled ? merge_task_arithmetic_tile : nullptr,
-          .merge_tensor = tiled ? nullptr : merge_family_tensor<Row>, .identity_input = nullptr,
-          .description = description, .when_to_use = when_to_use};
+          .merge_tile = elementwise ? merge_task_arithmetic_tile : merge_family_tile<Row>,
+          .merge_tensor = nullptr, .identity_input = nullptr,
+          .description = description, .when_to_use = when_to_use,
+          .prepare = elementwise ? nullptr : prepare_family<Row>,
+          .whole_rows = Row.sparsifier == Sparsifier::kDellaMagprune};
 }
 
 constexpr std::string_view kTiesPaper =

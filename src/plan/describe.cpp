@@ -38,7 +38,7 @@ std::string describe_tensor(const MergePlan& plan, std::size_t index) {
 
 }  // namespace
 
-std::string describe_plan(const MergePlan& plan, unsigned threads) {
+std::string describe_plan(const MergePlan& plan, const ExecuteOptions& options) {
   std::string out = fmt::format("method: {} ({})\n", plan.method->name, plan.method->pretty_name);
   if (plan.compute_dtype) out += fmt::format("inputs rounded to: {}\n", torch_dtype_name(*plan.compute_dtype));
   out += fmt::format("tensors: {} ({} read, {} written)\n", plan.tensors.size(),
@@ -46,7 +46,7 @@ std::string describe_plan(const MergePlan& plan, unsigned threads) {
   out += fmt::format("shards: {}\n", fmt::join(plan.shards.file_names, ", "));
   if (plan.n_output_layers) out += fmt::format("layers: {}\n", plan.n_output_layers);
   out += fmt::format("working memory: {} ({} threads; inputs are memory-mapped)\n\n",
-                     format_bytes(working_memory_bytes(plan, threads)), threads);
+                     format_bytes(working_memory_bytes(plan, options)), options.threads);
   for (std::size_t i = 0; i < plan.tensors.size(); ++i) out += describe_tensor(plan, i);
   return out;
 }

@@ -4,10 +4,11 @@
 
 #include <string>
 
+#include "plan/executor.h"
 #include "plan/plan.h"
 
 namespace weld {
 
-std::string describe_plan(const MergePlan& plan, unsigned threads);
+std::string describe_plan(const MergePlan& plan, const ExecuteOptions& options);
 
 }  // namespace weld

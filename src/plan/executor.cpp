@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "io/sharded_writer.h"
@@ -14,28 +15,59 @@
 namespace weld {
 namespace {
 
-struct Chunk {
+// A unit of work: the statistics passes of a streamed tensor, or elements [begin, end) of
+// one output tensor.
+struct Task {
   std::size_t tensor;
-  std::uint64_t begin;  // element range
-  std::uint64_t end;
+  bool prepare;
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
 };
 
-bool is_whole_tensor(const MergePlan& plan, const TensorPlan& t) {
-  return plan.method->merge_tensor && !t.copy_input;
+bool is_whole_tensor(const MergePlan& plan, const TensorPlan& t, const ExecuteOptions& options) {
+  const MethodDescriptor& m = *plan.method;
+  return !t.copy_input && (m.merge_tensor || (m.prepare && options.whole_tensors));
 }
 
-std::vector<Chunk> cut_chunks(const MergePlan& plan) {
-  std::vector<Chunk> chunks;
+bool is_streamed(const MergePlan& plan, const TensorPlan& t, const ExecuteOptions& options) {
+  return !t.copy_input && plan.method->prepare && !options.whole_tensors;
+}
+
+// Elements per tile: kTileElements, or as many whole rows as fit (at least one).
+std::size_t tile_elements(const MergePlan& plan, const TensorPlan& t) {
+  if (!plan.method->whole_rows || t.shape.empty() || t.shape.back() == 0) return kTileElements;
+  const auto row = static_cast<std::size_t>(t.shape.back());
+  return std::max<std::size_t>(1, kTileElements / row) * row;
+}
+
+std::vector<Task> cut_tasks(const MergePlan& plan, const ExecuteOptions& options) {
+  std::vector<Task> tasks;
+  std::vector<bool> prepare_emitted(plan.tensors.size(), false);
+  auto emit_prepare = [&](std::size_t t) {
+    if (prepare_emitted[t] || !is_streamed(plan, plan.tensors[t], options)) return;
+    tasks.push_back({t, true});
+    prepare_emitted[t] = true;
+  };
   for (std::size_t t = 0; t < plan.tensors.size(); ++t) {
-    const std::uint64_t numel = plan.tensors[t].numel;
-    const std::uint64_t step = is_whole_tensor(plan, plan.tensors[t]) ? numel : kChunkElements;
+    emit_prepare(t);
+    // Look one streamed tensor ahead, so that its passes overlap this tensor's merge.
+    for (std::size_t next = t + 1; next < plan.tensors.size(); ++next) {
+      if (!is_streamed(plan, plan.tensors[next], options)) continue;
+      emit_prepare(next);
+      break;
+    }
+    const TensorPlan& tensor = plan.tensors[t];
+    const std::uint64_t tile = tile_elements(plan, tensor);
+    const std::uint64_t step = is_whole_tensor(plan, tensor, options)
+                                   ? tensor.numel
+                                   : std::max<std::uint64_t>(1, kChunkElements / tile) * tile;
     std::uint64_t begin = 0;
     do {
-      chunks.push_back({t, begin, std::min<std::uint64_t>(numel, begin + step)});
+      tasks.push_back({t, false, begin, std::min<std::uint64_t>(tensor.numel, begin + step)});
       begin += step;
-    } while (begin < numel);
+    } while (begin < tensor.numel);
   }
-  return chunks;
+  return tasks;
 }
 
 std::size_t max_inputs(const MergePlan& plan) {
@@ -44,11 +76,17 @@ std::size_t max_inputs(const MergePlan& plan) {
   return n;
 }
 
+std::size_t max_tile_elements(const MergePlan& plan) {
+  std::size_t n = kTileElements;
+  for (const TensorPlan& t : plan.tensors) n = std::max(n, tile_elements(plan, t));
+  return n;
+}
+
 // The buffers one worker owns for the whole run (allocated once: first touches are slow).
 struct WorkerBuffers {
-  explicit WorkerBuffers(std::size_t n_inputs)
-      : inputs(n_inputs * kTileElements), out(kTileElements), out_bytes(kTileElements * 4),
-        input_ptrs(n_inputs) {}
+  WorkerBuffers(std::size_t n_inputs, std::size_t tile_capacity)
+      : tile(tile_capacity), inputs(n_inputs * tile), out(tile), out_bytes(tile * 4), input_ptrs(n_inputs) {}
+  std::size_t tile;  // capacity in elements of each tile buffer
   std::vector<float> inputs;
   std::vector<float> out;
   std::vector<std::byte> out_bytes;
@@ -58,7 +96,15 @@ struct WorkerBuffers {
   Scratch scratch;                  // lent to whole-tensor methods
 };
 
-void copy_chunk(const TensorPlan& t, std::size_t tensor, const Chunk& c, ShardedWriter& writer) {
+// A streamed tensor's statistics: computed once, by whichever worker gets there first, and
+// dropped when its last chunk is written.
+struct PreparedTensor {
+  std::once_flag once;
+  std::unique_ptr<TensorStats> stats;
+  std::atomic<std::size_t> tasks_left{0};
+};
+
+void copy_chunk(const TensorPlan& t, std::size_t tensor, const Task& c, ShardedWriter& writer) {
   const std::size_t size = dtype_size(t.dtype);
   const std::span<const std::byte> data = t.inputs[*t.copy_input].tensor.data();
   writer.write(tensor, c.begin * size,
@@ -72,6 +118,51 @@ void load_tile(const PlannedInput& input, std::optional<DType> compute, std::uin
   if (compute && *compute != dtype) round_through(*compute, values, n);
 }
 
+// Loads elements [begin, begin + n) of every input into the worker's tile buffers.
+std::span<const float* const> load_inputs(const MergePlan& plan, const TensorPlan& t,
+                                          std::uint64_t begin, std::size_t n, WorkerBuffers& buffers) {
+  for (std::size_t i = 0; i < t.inputs.size(); ++i) {
+    float* values = buffers.inputs.data() + i * buffers.tile;
+    load_tile(t.inputs[i], plan.compute_dtype, begin, n, values);
+    buffers.input_ptrs[i] = values;
+  }
+  return {buffers.input_ptrs.data(), t.inputs.size()};
+}
+
+// What a streamed method's prepare() reads through: the worker's tile buffers.
+class MappedTensorReader final : public TensorReader {
+ public:
+  MappedTensorReader(const MergePlan& plan, const TensorPlan& t, WorkerBuffers& buffers)
+      : TensorReader(t.numel, t.shape, t.name, plan.seed), plan_(plan), t_(t), buffers_(buffers) {}
+
+  void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const override {
+    const std::size_t step = tile_elements(plan_, t_);
+    for (std::uint64_t begin = 0; begin < numel; begin += step) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, numel - begin));
+      if (!fn(Tile{load_inputs(plan_, t_, begin, n, buffers_), nullptr, n, begin, nullptr, &buffers_.scratch}))
+        return;
+    }
+  }
+
+ private:
+  const MergePlan& plan_;
+  const TensorPlan& t_;
+  WorkerBuffers& buffers_;
+};
+
+// The simple path of a streamed method: the whole tensor, in memory, as one tile.
+class WholeTensorReader final : public TensorReader {
+ public:
+  explicit WholeTensorReader(const WholeTensor& t) : TensorReader(t.n, t.shape, t.name, t.seed), t_(t) {}
+
+  void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const override {
+    fn(Tile{t_.inputs, nullptr, t_.n, 0, nullptr, t_.scratch});
+  }
+
+ private:
+  const WholeTensor& t_;
+};
+
 void write_f32(const TensorPlan& t, std::size_t tensor, std::uint64_t begin, const float* values,
                std::size_t n, ShardedWriter& writer, WorkerBuffers& buffers) {
   const std::size_t out_size = dtype_size(t.dtype);
@@ -79,26 +170,24 @@ void write_f32(const TensorPlan& t, std::size_t tensor, std::uint64_t begin, con
   writer.write(tensor, begin * out_size, std::span(buffers.out_bytes.data(), n * out_size));
 }
 
-void merge_chunk(const MergePlan& plan, std::size_t tensor, const Chunk& c,
+// Computing "in dtype" as mergekit does means the result is rounded to it as well.
+void round_result(const MergePlan& plan, const TensorPlan& t, float* values, std::size_t n) {
+  if (plan.compute_dtype && *plan.compute_dtype != t.dtype) round_through(*plan.compute_dtype, values, n);
+}
+
+void merge_chunk(const MergePlan& plan, std::size_t tensor, const Task& c, const TensorStats* stats,
                  ShardedWriter& writer, WorkerBuffers& buffers) {
   const TensorPlan& t = plan.tensors[tensor];
-  for (std::uint64_t begin = c.begin; begin < c.end; begin += kTileElements) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kTileElements, c.end - begin));
-    for (std::size_t i = 0; i < t.inputs.size(); ++i) {
-      float* values = buffers.inputs.data() + i * kTileElements;
-      load_tile(t.inputs[i], plan.compute_dtype, begin, n, values);
-      buffers.input_ptrs[i] = values;
-    }
-    plan.method->merge_tile(t.call, Tile{std::span(buffers.input_ptrs.data(), t.inputs.size()),
-                                         buffers.out.data(), n});
-    // Computing "in dtype" as mergekit does means the result is rounded to it as well.
-    if (plan.compute_dtype && *plan.compute_dtype != t.dtype)
-      round_through(*plan.compute_dtype, buffers.out.data(), n);
+  const std::size_t step = tile_elements(plan, t);
+  for (std::uint64_t begin = c.begin; begin < c.end; begin += step) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, c.end - begin));
+    plan.method->merge_tile(t.call, Tile{load_inputs(plan, t, begin, n, buffers), buffers.out.data(), n,
+                                         begin, stats, &buffers.scratch});
+    round_result(plan, t, buffers.out.data(), n);
     write_f32(t, tensor, begin, buffers.out.data(), n, writer, buffers);
   }
 }
 
-// Bytes read plus written for a chunk, as the progress bar counts them.
 void merge_whole(const MergePlan& plan, std::size_t tensor, ShardedWriter& writer,
                  WorkerBuffers& buffers) {
   const TensorPlan& t = plan.tensors[tensor];
@@ -110,17 +199,22 @@ void merge_whole(const MergePlan& plan, std::size_t tensor, ShardedWriter& write
     load_tile(t.inputs[i], plan.compute_dtype, 0, n, values);
     buffers.input_ptrs[i] = values;
   }
-  plan.method->merge_tensor(t.call, WholeTensor{std::span(buffers.input_ptrs.data(), t.inputs.size()),
-                                                buffers.whole_out.data(), n, t.shape, t.name, plan.seed,
-                                                &buffers.scratch});
-  if (plan.compute_dtype && *plan.compute_dtype != t.dtype)
-    round_through(*plan.compute_dtype, buffers.whole_out.data(), n);
+  const WholeTensor whole{std::span(buffers.input_ptrs.data(), t.inputs.size()), buffers.whole_out.data(),
+                         n, t.shape, t.name, plan.seed, &buffers.scratch};
+  if (plan.method->merge_tensor) {
+    plan.method->merge_tensor(t.call, whole);
+  } else {
+    const std::unique_ptr<TensorStats> stats = plan.method->prepare(t.call, WholeTensorReader(whole));
+    plan.method->merge_tile(t.call, Tile{whole.inputs, whole.out, n, 0, stats.get(), whole.scratch});
+  }
+  round_result(plan, t, buffers.whole_out.data(), n);
   for (std::size_t begin = 0; begin < n; begin += kTileElements)
     write_f32(t, tensor, begin, buffers.whole_out.data() + begin, std::min(kTileElements, n - begin),
               writer, buffers);
 }
 
-std::uint64_t chunk_bytes(const TensorPlan& t, const Chunk& c) {
+// Bytes read plus written for a chunk, as the progress bar counts them.
+std::uint64_t chunk_bytes(const TensorPlan& t, const Task& c) {
   const std::uint64_t n = c.end - c.begin;
   const std::uint64_t written = n * dtype_size(t.dtype);
   if (t.copy_input) return 2 * written;
@@ -131,41 +225,55 @@ std::uint64_t chunk_bytes(const TensorPlan& t, const Chunk& c) {
 
 }  // namespace
 
-std::uint64_t working_memory_bytes(const MergePlan& plan, unsigned threads) {
+std::uint64_t working_memory_bytes(const MergePlan& plan, const ExecuteOptions& options) {
   // Per worker: one f32 tile per input, an f32 output tile and its converted bytes; for
   // whole-tensor methods, the largest tensor's inputs and output in f32.
-  std::uint64_t per_worker = (max_inputs(plan) + 2) * kTileElements * sizeof(float);
+  std::uint64_t per_worker = (max_inputs(plan) + 2) * max_tile_elements(plan) * sizeof(float);
   std::uint64_t whole = 0;
   for (const TensorPlan& t : plan.tensors)
-    if (is_whole_tensor(plan, t)) whole = std::max(whole, (t.inputs.size() + 1) * t.numel * sizeof(float));
-  return std::uint64_t{threads} * (per_worker + whole);
+    if (is_whole_tensor(plan, t, options))
+      whole = std::max(whole, (t.inputs.size() + 1) * t.numel * sizeof(float));
+  return std::uint64_t{std::max(1u, options.threads)} * (per_worker + whole);
 }
 
 void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOptions& options) {
   std::vector<PlannedTensor> planned;
   for (const TensorPlan& t : plan.tensors) planned.push_back({t.name, t.dtype, t.shape});
   ShardedWriter writer(out.temp_path(), std::move(planned), plan.max_shard_bytes);
-  const std::vector<Chunk> chunks = cut_chunks(plan);
-  std::vector<std::atomic<std::size_t>> chunks_left(plan.tensors.size());
-  for (const Chunk& c : chunks) ++chunks_left[c.tensor];
+  const std::vector<Task> tasks = cut_tasks(plan, options);
+  std::vector<PreparedTensor> prepared(plan.tensors.size());
+  for (const Task& c : tasks)
+    if (!c.prepare) ++prepared[c.tensor].tasks_left;
 
   std::vector<WorkerBuffers> buffers;
-  for (unsigned w = 0; w < std::max(1u, options.threads); ++w) buffers.emplace_back(max_inputs(plan));
+  for (unsigned w = 0; w < std::max(1u, options.threads); ++w)
+    buffers.emplace_back(max_inputs(plan), max_tile_elements(plan));
   Progress progress("tensors", plan.bytes_in + plan.bytes_out, plan.tensors.size());
 
-  parallel_for(chunks.size(), options.threads, [&](std::size_t index, unsigned worker) {
-    const Chunk& c = chunks[index];
+  parallel_for(tasks.size(), options.threads, [&](std::size_t index, unsigned worker) {
+    const Task& c = tasks[index];
     const TensorPlan& t = plan.tensors[c.tensor];
+    PreparedTensor& state = prepared[c.tensor];
     with_context(fmt::format("tensor '{}'", t.name), [&] {
+      if (is_streamed(plan, t, options)) {
+        // Whichever task of the tensor comes first runs the passes; the others wait for them.
+        std::call_once(state.once, [&] {
+          state.stats = plan.method->prepare(t.call, MappedTensorReader(plan, t, buffers[worker]));
+        });
+      }
+      if (c.prepare) return;
       if (t.copy_input) {
         copy_chunk(t, c.tensor, c, writer);
-      } else if (is_whole_tensor(plan, t)) {
+      } else if (is_whole_tensor(plan, t, options)) {
         merge_whole(plan, c.tensor, writer, buffers[worker]);
       } else {
-        merge_chunk(plan, c.tensor, c, writer, buffers[worker]);
+        merge_chunk(plan, c.tensor, c, state.stats.get(), writer, buffers[worker]);
       }
     });
-    progress.add(chunk_bytes(t, c), --chunks_left[c.tensor] == 0 ? 1 : 0);
+    if (c.prepare) return;
+    const bool last = --state.tasks_left == 0;
+    if (last) state.stats.reset();
+    progress.add(chunk_bytes(t, c), last ? 1 : 0);
   });
   writer.finish();
   progress.finish();

@@ -5,9 +5,13 @@
 // each input to f32 in buffers it owns), merges the tile, converts it to the output dtype and
 // pwrite()s it to its planned offset. Peak memory is therefore a few tiles per worker,
 // whatever the model size, and since every element's result depends only on the inputs at
-// that element, the bytes written do not depend on the thread count. Methods that need the
-// whole tensor (MethodDescriptor::merge_tensor) get one chunk per tensor and buffers of its
-// size; their randomness is keyed by element, so they too are thread-count independent.
+// that element, the bytes written do not depend on the thread count.
+// Streamed methods (MethodDescriptor::prepare) first make their statistics passes over the
+// tensor, on one worker, in element order (so sums come out the same on any thread count);
+// the prepare task of the next such tensor is handed out before the chunks of this one, so
+// that one worker prepares while the other merges. Methods that need the whole tensor
+// (merge_tensor only, or --whole-tensors) get one chunk per tensor and buffers of its size;
+// their randomness is keyed by element, so they too are thread-count independent.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +29,9 @@ inline constexpr std::size_t kChunkElements = std::size_t{1} << 20;
 
 struct ExecuteOptions {
   unsigned threads = 1;
+  // Run streamed methods by their simple whole-tensor path (merge_tensor) instead: the
+  // reference the streamed path must match byte for byte.
+  bool whole_tensors = false;
 };
 
 // Writes every shard of `plan` into `out`. Throws weld::Error on an I/O failure; the shards
@@ -32,6 +39,6 @@ struct ExecuteOptions {
 void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOptions& options);
 
 // Memory the workers' buffers take, in bytes.
-std::uint64_t working_memory_bytes(const MergePlan& plan, unsigned threads);
+std::uint64_t working_memory_bytes(const MergePlan& plan, const ExecuteOptions& options);
 
 }  // namespace weld

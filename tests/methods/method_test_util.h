@@ -1,7 +1,9 @@
 // Runs a method on one small tile, the way the executor does.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <limits>
 #include <vector>
 
@@ -32,21 +34,51 @@ inline MethodCall make_call(const MethodDescriptor& m, std::size_t n_inputs,
   return call;
 }
 
-// Runs the method as the executor would: tile-wise or on the whole tensor (then with `shape`,
-// default one row, keyed by `name` and `seed`).
+// A streamed method's view of in-memory inputs, in tiles of `tile` elements.
+class VectorReader final : public TensorReader {
+ public:
+  VectorReader(const std::vector<const float*>& inputs, std::uint64_t n, std::span<const std::uint64_t> dims,
+               std::string_view tensor_name, std::uint64_t random_seed, std::size_t tile, Scratch& scratch)
+      : TensorReader(n, dims, tensor_name, random_seed), inputs_(inputs), tile_(tile), scratch_(scratch) {}
+
+  void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const override {
+    for (std::uint64_t begin = 0; begin < numel; begin += tile_) {
+      std::vector<const float*> at;
+      for (const float* in : inputs_) at.push_back(in + begin);
+      if (!fn(Tile{at, nullptr, std::min<std::size_t>(tile_, numel - begin), begin, nullptr, &scratch_})) return;
+    }
+  }
+
+ private:
+  const std::vector<const float*>& inputs_;
+  std::size_t tile_;
+  Scratch& scratch_;
+};
+
+// Runs the method as the executor would: tile-wise (streamed methods first make their passes;
+// tiles of `tile` elements, default the whole tensor), or on the whole tensor. `shape`
+// defaults to one row; random streams are keyed by `name` and `seed`.
 inline std::vector<float> run_tile(const MethodDescriptor& m, const MethodCall& call,
                                    const std::vector<std::vector<float>>& inputs,
                                    std::vector<std::uint64_t> shape = {}, std::uint64_t seed = 42,
-                                   std::string_view name = "t") {
+                                   std::string_view name = "t", std::size_t tile = 0) {
   std::vector<const float*> ptrs;
   for (const auto& in : inputs) ptrs.push_back(in.data());
   std::vector<float> out(inputs.front().size());
   if (shape.empty()) shape = {out.size()};
+  if (tile == 0) tile = std::max<std::size_t>(1, out.size());
   if (m.validate) m.validate(call);
-  if (m.merge_tile) {
-    m.merge_tile(call, Tile{ptrs, out.data(), out.size()});
-  } else {
-    m.merge_tensor(call, WholeTensor{ptrs, out.data(), out.size(), shape, name, seed});
+  Scratch scratch;
+  if (!m.merge_tile) {
+    m.merge_tensor(call, WholeTensor{ptrs, out.data(), out.size(), shape, name, seed, &scratch});
+    return out;
+  }
+  std::unique_ptr<TensorStats> stats;
+  if (m.prepare) stats = m.prepare(call, VectorReader(ptrs, out.size(), shape, name, seed, tile, scratch));
+  for (std::size_t begin = 0; begin < out.size(); begin += tile) {
+    std::vector<const float*> at;
+    for (const float* in : ptrs) at.push_back(in + begin);
+    m.merge_tile(call, Tile{at, out.data() + begin, std::min(tile, out.size() - begin), begin, stats.get(), &scratch});
   }
   return out;
 }

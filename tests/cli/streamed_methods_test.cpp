@@ -1,0 +1,59 @@
+// End-to-end: methods that need whole-tensor statistics, streamed in tiles, write exactly the
+// bytes of the simple path (--whole-tensors), on one thread and on two.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/tiny_model.h"
+
+namespace weld::test {
+namespace {
+
+struct Case {
+  const char* method;
+  const char* parameters;
+};
+
+class StreamedMethodsCli : public testing::TestWithParam<Case> {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    // The embeddings (8192 x 256) span 32 tiles and two chunks, so two workers share them;
+    // bf16 task vectors repeat magnitudes, so top-k thresholds fall inside runs of ties.
+    ASSERT_EQ(run_weld("synth -q " + (*dir_ / "m") + " --layers 1 --vocab 8192 --hidden 256 "
+                       "--intermediate 96 --fine-tunes 2").status, 0);
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  std::string merge(const std::string& out, const std::string& options) {
+    const std::string yaml = std::string("merge_method: ") + GetParam().method + "\nbase_model: " +
+                             (*dir_ / "m/base") + "\nparameters: " + GetParam().parameters + "\n"
+                             "models:\n  - model: " + (*dir_ / "m/ft-1") + "\n  - model: " + (*dir_ / "m/ft-2") + "\n";
+    write_file(*dir_ / "merge.yml", yaml);
+    const RunResult r = run_weld("merge -q --force " + (*dir_ / "merge.yml") + " " + (*dir_ / out) + " " + options);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return read_file(*dir_ / (out + "/model.safetensors"));
+  }
+  static TempDir* dir_;
+};
+
+TempDir* StreamedMethodsCli::dir_ = nullptr;
+
+TEST_P(StreamedMethodsCli, TilesOnAnyThreadCountWriteTheBytesOfTheWholeTensorPath) {
+  const std::string whole = merge("whole", "--whole-tensors --threads 1");
+  EXPECT_EQ(merge("one", "--threads 1"), whole);
+  EXPECT_EQ(merge("two", "--threads 2"), whole);
+}
+
+constexpr const char* kFamily = "{weight: 0.7, density: 0.4}";
+INSTANTIATE_TEST_SUITE_P(Methods, StreamedMethodsCli,
+                         testing::Values(Case{"ties", kFamily}, Case{"dare_ties", kFamily},
+                                         Case{"dare_linear", kFamily}, Case{"breadcrumbs", kFamily},
+                                         Case{"breadcrumbs_ties", "{weight: 0.7, density: 0.4, gamma: 0.05}"},
+                                         Case{"della", kFamily}, Case{"della_linear", kFamily},
+                                         Case{"ties", "{weight: 0.7, density: 0.4, rescale: true}"}),
+                         [](const testing::TestParamInfo<Case>& param) {
+                           return std::string(param.param.method) + "_" + std::to_string(param.index);
+                         });
+
+}  // namespace
+}  // namespace weld::test
