@@ -9,6 +9,9 @@
 // mergekit divides by that and writes inf or NaN.
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "methods/all_methods.h"
@@ -29,33 +32,29 @@ constexpr double kMinNormProduct = 1e-6;
 // Below this 1 + (N - 1) cos makes t meaningless (it is 0 only when the unit offsets sum to 0).
 constexpr double kMinDenominator = 1e-6;
 
-// The interpolation ratio t of elements [begin, begin + length) of every input.
-double stock_ratio(const MethodCall& call, const WholeTensor& t, std::size_t begin,
-                   std::size_t length, bool per_row) {
-  const float* b = t.inputs[*call.base] + begin;
-  std::vector<const float*> fine_tunes;
-  for (std::size_t i = 0; i < call.n_inputs; ++i)
-    if (i != *call.base) fine_tunes.push_back(t.inputs[i] + begin);
-  const std::size_t n_models = fine_tunes.size();
+// The interpolation ratio of every row (one row: the whole tensor), found in one pass that
+// sums, per row, each offset's squared norm and each pair's dot product in element order.
+struct StockStats final : TensorStats {
+  std::uint64_t row_length = 1;
+  std::vector<double> ratio;  // per row
+};
 
-  std::vector<double> norms(n_models, 0.0);
-  for (std::size_t i = 0; i < n_models; ++i) {
-    double sum = 0.0;
-    for (std::size_t j = 0; j < length; ++j) {
-      const double d = double{fine_tunes[i][j]} - b[j];
-      sum += d * d;
-    }
-    norms[i] = std::sqrt(sum);
-  }
+std::vector<std::size_t> fine_tunes(const MethodCall& call) {
+  std::vector<std::size_t> inputs;
+  for (std::size_t i = 0; i < call.n_inputs; ++i)
+    if (i != *call.base) inputs.push_back(i);
+  return inputs;
+}
+
+double stock_ratio(std::span<const double> squares, std::span<const double> dots, std::size_t n_models,
+                   std::optional<std::uint64_t> row) {
   double cos_sum = 0.0;
-  for (std::size_t i = 0; i < n_models; ++i) {
-    for (std::size_t k = i + 1; k < n_models; ++k) {
-      double dot = 0.0;
-      for (std::size_t j = 0; j < length; ++j)
-        dot += (double{fine_tunes[i][j]} - b[j]) * (double{fine_tunes[k][j]} - b[j]);
-      cos_sum += std::clamp(dot / std::max(norms[i] * norms[k], kMinNormProduct), -1.0, 1.0);
+  std::size_t pair = 0;
+  for (std::size_t i = 0; i < n_models; ++i)
+    for (std::size_t k = i + 1; k < n_models; ++k, ++pair) {
+      const double norms = std::sqrt(squares[i]) * std::sqrt(squares[k]);
+      cos_sum += std::clamp(dots[pair] / std::max(norms, kMinNormProduct), -1.0, 1.0);
     }
-  }
   const double n = static_cast<double>(n_models);
   const double cos = cos_sum / (n * (n - 1.0) / 2.0);
   const double denominator = 1.0 + (n - 1.0) * cos;
@@ -63,24 +62,51 @@ double stock_ratio(const MethodCall& call, const WholeTensor& t, std::size_t beg
     fail(
         "the fine-tunes' offsets from the base cancel out{} (mean cosine {:g}), so "
         "t = N cos / (1 + (N - 1) cos) is undefined",
-        per_row ? fmt::format(" in row {}", begin / length) : "", cos);
+        row ? fmt::format(" in row {}", *row) : "", cos);
   return n * cos / denominator;
 }
 
-void merge_tensor(const MethodCall& call, const WholeTensor& t) {
-  if (t.n == 0) return;
-  const bool per_row = call.global(kFilterWise) != 0.0 && !t.shape.empty();
-  const std::size_t row_length = per_row ? static_cast<std::size_t>(t.shape.back()) : t.n;
-  const double n_models = static_cast<double>(call.n_inputs - 1);
-  const float* b = t.inputs[*call.base];
-  for (std::size_t begin = 0; begin < t.n; begin += row_length) {
-    const double ratio = stock_ratio(call, t, begin, row_length, per_row);
-    for (std::size_t j = begin; j < begin + row_length; ++j) {
-      double sum = 0.0;
-      for (std::size_t i = 0; i < call.n_inputs; ++i)
-        if (i != *call.base) sum += t.inputs[i][j];
-      t.out[j] = static_cast<float>(ratio * (sum / n_models) + (1.0 - ratio) * b[j]);
+std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
+  auto stats = std::make_unique<StockStats>();
+  const bool per_row = call.global(kFilterWise) != 0.0 && !reader.shape.empty() && reader.shape.back() > 0;
+  stats->row_length = per_row ? reader.shape.back() : std::max<std::uint64_t>(1, reader.numel);
+  const std::uint64_t rows = reader.numel / stats->row_length;
+  const std::vector<std::size_t> inputs = fine_tunes(call);
+  const std::size_t n_models = inputs.size(), n_pairs = n_models * (n_models - 1) / 2;
+  std::vector<double> squares(rows * n_models, 0.0), dots(rows * n_pairs, 0.0);
+  reader.for_each_tile([&](const Tile& tile) {
+    const float* b = tile.inputs[*call.base];
+    for (std::size_t j = 0; j < tile.n; ++j) {
+      const std::uint64_t row = (tile.begin + j) / stats->row_length;
+      double* sq = &squares[row * n_models];
+      double* dot = &dots[row * n_pairs];
+      std::size_t pair = 0;
+      for (std::size_t i = 0; i < n_models; ++i) {
+        const double di = double{tile.inputs[inputs[i]][j]} - b[j];
+        sq[i] += di * di;
+        for (std::size_t k = i + 1; k < n_models; ++k, ++pair)
+          dot[pair] += di * (double{tile.inputs[inputs[k]][j]} - b[j]);
+      }
     }
+    return true;
+  });
+  for (std::uint64_t row = 0; row < rows; ++row)
+    stats->ratio.push_back(stock_ratio(std::span(squares).subspan(row * n_models, n_models),
+                                       std::span(dots).subspan(row * n_pairs, n_pairs), n_models,
+                                       per_row ? std::optional(row) : std::nullopt));
+  return stats;
+}
+
+void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const auto& stats = static_cast<const StockStats&>(*tile.stats);
+  const double n_models = static_cast<double>(call.n_inputs - 1);
+  const float* b = tile.inputs[*call.base];
+  for (std::size_t j = 0; j < tile.n; ++j) {
+    const double ratio = stats.ratio[(tile.begin + j) / stats.row_length];
+    double sum = 0.0;
+    for (std::size_t i = 0; i < call.n_inputs; ++i)
+      if (i != *call.base) sum += tile.inputs[i][j];
+    tile.out[j] = static_cast<float>(ratio * (sum / n_models) + (1.0 - ratio) * b[j]);
   }
 }
 
@@ -98,8 +124,8 @@ const MethodDescriptor kModelStock = {
     .min_inputs = 3,
     .max_inputs = kUnbounded,
     .validate = nullptr,
-    .merge_tile = nullptr,
-    .merge_tensor = merge_tensor,
+    .merge_tile = merge_tile,
+    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Measures how much the fine-tunes' offsets from the base agree (their mean pairwise "
@@ -108,6 +134,7 @@ const MethodDescriptor kModelStock = {
         "base. Needs no weights.",
     .when_to_use = "several fine-tunes of one base from different seeds or data orders, when you "
                    "have no weights to tune",
+    .prepare = prepare,
 };
 
 }  // namespace weld

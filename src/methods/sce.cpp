@@ -7,10 +7,13 @@
 // No per-model weights. Ties in variance at the top-k boundary go to the lower index.
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "methods/all_methods.h"
 #include "tensor/select.h"
+#include "tensor/streamed_select.h"
 
 namespace weld {
 namespace {
@@ -28,78 +31,128 @@ constexpr ParamDef kParams[] = {
 // divisor of the erased sum is floored at it.
 constexpr double kMinWeightSum = 1e-6;
 
-// Zeroes, in every task vector, the elements outside the top k by variance across them.
-void keep_top_variance(std::vector<std::vector<float>>& deltas, double select_topk) {
-  const std::size_t n = deltas.front().size();
-  const double n_models = static_cast<double>(deltas.size());
-  // Variance >= 0, so its float bits order it; the complement puts the largest first.
-  std::vector<std::uint32_t> keys(n);
-  std::size_t n_nonzero = 0;
-  for (std::size_t j = 0; j < n; ++j) {
-    double mean = 0.0;
-    for (const auto& d : deltas) mean += d[j];
-    mean /= n_models;
-    double var = 0.0;
-    for (const auto& d : deltas) var += (d[j] - mean) * (d[j] - mean);
-    const std::uint32_t key = magnitude_key(static_cast<float>(var / n_models));
-    n_nonzero += key != 0;
-    keys[j] = ~key;
-  }
-  const double wanted = std::floor(static_cast<double>(n_nonzero) * select_topk);
-  const std::size_t k = wanted > 0.0 ? static_cast<std::size_t>(wanted) : 0;
+// What the tiles need: which elements survive selection, and each model's weight e_i.
+struct SceStats final : TensorStats {
+  std::vector<std::size_t> inputs;  // the non-base inputs
+  bool select = false;              // select_topk < 1
+  std::uint64_t last_kept = 0;      // with select: kept iff (~variance key, index) <= this
+  bool keep_none = false;           // with select: k = 0
+  std::vector<double> e;
+};
+
+// d_i = x_i - b at element j of a tile, for every fine-tune, into `d`.
+void task_vectors_at(const SceStats& stats, const Tile& tile, std::size_t base, std::size_t j, float* d) {
+  for (std::size_t i = 0; i < stats.inputs.size(); ++i) d[i] = tile.inputs[stats.inputs[i]][j] - tile.inputs[base][j];
+}
+
+// Population variance across the models, as float bits: variance >= 0, so the bits order it.
+std::uint32_t variance_key(std::span<const float> d) {
+  const double n_models = static_cast<double>(d.size());
+  double mean = 0.0;
+  for (float v : d) mean += v;
+  mean /= n_models;
+  double var = 0.0;
+  for (float v : d) var += (v - mean) * (v - mean);
+  return magnitude_key(static_cast<float>(var / n_models));
+}
+
+bool kept(const SceStats& stats, std::span<const float> d, std::uint64_t index) {
+  if (!stats.select) return true;
+  if (stats.keep_none) return false;
+  return rank_pair(~variance_key(d), index) <= stats.last_kept;
+}
+
+// Calls fn(j, d) for every element of every tile, d the task vectors there.
+template <typename Fn>
+void for_each_element(const MethodCall& call, const SceStats& stats, const TensorReader& reader, Fn fn) {
+  std::vector<float> d(stats.inputs.size());
+  reader.for_each_tile([&](const Tile& tile) {
+    for (std::size_t j = 0; j < tile.n; ++j) {
+      task_vectors_at(stats, tile, *call.base, j, d.data());
+      fn(tile.begin + j, std::span<const float>(d));
+    }
+    return true;
+  });
+}
+
+// Select: the elements of largest variance, k = int(count_nonzero(var) * select_topk) of them
+// (one pass to count, then the selection's), largest first and ties to the lower index.
+void select_top_variance(const MethodCall& call, SceStats& stats, const TensorReader& reader) {
+  std::uint64_t n_nonzero = 0;
+  for_each_element(call, stats, reader, [&](std::uint64_t, std::span<const float> d) { n_nonzero += variance_key(d) != 0; });
+  const double wanted = std::floor(static_cast<double>(n_nonzero) * call.global(kSelectTopk));
+  const std::uint64_t k = wanted > 0.0 ? static_cast<std::uint64_t>(wanted) : 0;
+  stats.select = true;
   if (k == 0) {
-    for (auto& d : deltas) std::fill(d.begin(), d.end(), 0.0f);
+    stats.keep_none = true;
     return;
   }
-  const std::uint64_t last_kept = select_rank(keys, k - 1);
-  for (std::size_t j = 0; j < n; ++j)
-    if (rank_pair(keys[j], j) > last_kept)
-      for (auto& d : deltas) d[j] = 0.0f;
+  StreamedSelector selector(reader.numel, {k - 1});
+  std::vector<std::uint32_t> keys;
+  while (!selector.done()) {
+    std::vector<float> d(stats.inputs.size());
+    reader.for_each_tile([&](const Tile& tile) {
+      keys.resize(tile.n);
+      for (std::size_t j = 0; j < tile.n; ++j) {
+        task_vectors_at(stats, tile, *call.base, j, d.data());
+        keys[j] = ~variance_key(d);
+      }
+      selector.add(keys);
+      return !selector.done();
+    });
+    selector.end_pass();
+  }
+  stats.last_kept = selector.result(0);
 }
 
-std::vector<double> calculated_weights(const std::vector<std::vector<float>>& deltas) {
-  std::vector<double> e(deltas.size());
+// Calculate: e_i = mean(d_i^2) / sum_j mean(d_j^2) over the selected elements (uniform when
+// that sum is below 1e-6).
+void calculate_weights(const MethodCall& call, SceStats& stats, const TensorReader& reader) {
+  std::vector<double> squares(stats.inputs.size(), 0.0);
+  for_each_element(call, stats, reader, [&](std::uint64_t j, std::span<const float> d) {
+    if (!kept(stats, d, j)) return;
+    for (std::size_t i = 0; i < d.size(); ++i) squares[i] += double{d[i]} * d[i];
+  });
   double sum = 0.0;
-  for (std::size_t i = 0; i < deltas.size(); ++i) {
-    double squares = 0.0;
-    for (const float v : deltas[i]) squares += double{v} * v;
-    e[i] = squares / static_cast<double>(deltas[i].size());
-    sum += e[i];
-  }
-  for (double& w : e)
-    w = std::abs(sum) < kMinWeightSum ? 1.0 / static_cast<double>(e.size()) : w / sum;
-  return e;
+  for (double& sq : squares) sum += (sq /= static_cast<double>(reader.numel));
+  for (double w : squares)
+    stats.e.push_back(std::abs(sum) < kMinWeightSum ? 1.0 / static_cast<double>(squares.size()) : w / sum);
 }
 
-void merge_tensor(const MethodCall& call, const WholeTensor& t) {
-  const float* b = t.inputs[*call.base];
-  std::vector<std::vector<float>> deltas;
-  for (std::size_t i = 0; i < call.n_inputs; ++i) {
-    if (i == *call.base) continue;
-    const float* x = t.inputs[i];
-    std::vector<float>& d = deltas.emplace_back(t.n);
-    for (std::size_t j = 0; j < t.n; ++j) d[j] = x[j] - b[j];
-  }
-  if (deltas.empty() || t.n == 0) {
-    std::copy(b, b + t.n, t.out);
-    return;
-  }
-  if (call.global(kSelectTopk) < 1.0) keep_top_variance(deltas, call.global(kSelectTopk));
-  const std::vector<double> e = calculated_weights(deltas);
-  for (std::size_t j = 0; j < t.n; ++j) {
+std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
+  auto stats = std::make_unique<SceStats>();
+  for (std::size_t i = 0; i < call.n_inputs; ++i)
+    if (i != *call.base) stats->inputs.push_back(i);
+  if (stats->inputs.empty() || reader.numel == 0) return stats;
+  if (call.global(kSelectTopk) < 1.0) select_top_variance(call, *stats, reader);
+  calculate_weights(call, *stats, reader);
+  return stats;
+}
+
+// Erase: s = sign of sum_i d_i (zero counts as +), keep the d_i that agree with it.
+void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const auto& stats = static_cast<const SceStats&>(*tile.stats);
+  const float* b = tile.inputs[*call.base];
+  const std::span<float> d = tile.scratch->floats(0, stats.inputs.size());
+  for (std::size_t j = 0; j < tile.n; ++j) {
+    if (stats.inputs.empty()) {
+      tile.out[j] = b[j];
+      continue;
+    }
+    task_vectors_at(stats, tile, *call.base, j, d.data());
+    if (!kept(stats, d, tile.begin + j)) std::fill(d.begin(), d.end(), 0.0f);
     double sum = 0.0;
-    for (const auto& d : deltas) sum += d[j];
+    for (float v : d) sum += v;
     const bool positive = sum >= 0.0;
     double mixed = 0.0;
     double divisor = 0.0;
-    for (std::size_t i = 0; i < deltas.size(); ++i) {
-      const float v = deltas[i][j];
-      if (positive ? v > 0.0f : v < 0.0f) {
-        mixed += e[i] * v;
-        divisor += e[i];
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      if (positive ? d[i] > 0.0f : d[i] < 0.0f) {
+        mixed += stats.e[i] * d[i];
+        divisor += stats.e[i];
       }
     }
-    t.out[j] = static_cast<float>(b[j] + mixed / std::max(divisor, kMinWeightSum));
+    tile.out[j] = static_cast<float>(b[j] + mixed / std::max(divisor, kMinWeightSum));
   }
 }
 
@@ -118,14 +171,15 @@ const MethodDescriptor kSce = {
     .min_inputs = 1,
     .max_inputs = kUnbounded,
     .validate = nullptr,
-    .merge_tile = nullptr,
-    .merge_tensor = merge_tensor,
+    .merge_tile = merge_tile,
+    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Select, Calculate, Erase: keeps the elements whose task vectors vary most across "
         "models (select_topk), weights each model by the energy of its task vector, and "
         "merges with TIES sign election. Needs no weights.",
     .when_to_use = "fusing several task vectors when you have no weights to tune",
+    .prepare = prepare,
 };
 
 }  // namespace weld

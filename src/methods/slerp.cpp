@@ -5,6 +5,7 @@
 // ones. As mergekit: a norm of at most 1e-8 leaves that tensor unnormalised, and nearly
 // colinear tensors (|cos theta| > 0.9995) are interpolated linearly. Exactly two models.
 #include <cmath>
+#include <memory>
 
 #include "methods/all_methods.h"
 
@@ -23,29 +24,49 @@ constexpr ParamDef kParams[] = {
 constexpr double kMinNorm = 1e-8;
 constexpr double kColinearCos = 0.9995;
 
-void merge_tensor(const MethodCall& call, const WholeTensor& t) {
-  const float* v0 = t.inputs[*call.base];
-  const float* v1 = t.inputs[*call.base == 0 ? 1 : 0];
+// The two coefficients of the tensor, from its norms and dot product (one pass).
+struct SlerpStats final : TensorStats {
+  double c0 = 1.0, c1 = 0.0;
+};
+
+// v1's input index (v0 is the base).
+std::size_t other(const MethodCall& call) { return *call.base == 0 ? 1 : 0; }
+
+std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
   double norm0 = 0.0, norm1 = 0.0, dot = 0.0;
-  for (std::size_t j = 0; j < t.n; ++j) {
-    norm0 += double{v0[j]} * v0[j];
-    norm1 += double{v1[j]} * v1[j];
-    dot += double{v0[j]} * v1[j];
-  }
+  reader.for_each_tile([&](const Tile& tile) {
+    const float* v0 = tile.inputs[*call.base];
+    const float* v1 = tile.inputs[other(call)];
+    for (std::size_t j = 0; j < tile.n; ++j) {
+      norm0 += double{v0[j]} * v0[j];
+      norm1 += double{v1[j]} * v1[j];
+      dot += double{v0[j]} * v1[j];
+    }
+    return true;
+  });
   norm0 = std::sqrt(norm0);
   norm1 = std::sqrt(norm1);
   if (norm0 > kMinNorm) dot /= norm0;
   if (norm1 > kMinNorm) dot /= norm1;
 
+  auto stats = std::make_unique<SlerpStats>();
   const double factor = call.global(kT);
-  double c0 = 1.0 - factor, c1 = factor;
+  stats->c0 = 1.0 - factor;
+  stats->c1 = factor;
   if (std::abs(dot) <= kColinearCos) {
     // At t = 0 and t = 1 the coefficients are exactly 1 and 0: that input comes out unchanged.
     const double theta = std::acos(dot), theta_t = theta * factor;
-    c0 = std::sin(theta - theta_t) / std::sin(theta);
-    c1 = std::sin(theta_t) / std::sin(theta);
+    stats->c0 = std::sin(theta - theta_t) / std::sin(theta);
+    stats->c1 = std::sin(theta_t) / std::sin(theta);
   }
-  for (std::size_t j = 0; j < t.n; ++j) t.out[j] = static_cast<float>(c0 * v0[j] + c1 * v1[j]);
+  return stats;
+}
+
+void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const auto& stats = static_cast<const SlerpStats&>(*tile.stats);
+  const float* v0 = tile.inputs[*call.base];
+  const float* v1 = tile.inputs[other(call)];
+  for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] = static_cast<float>(stats.c0 * v0[j] + stats.c1 * v1[j]);
 }
 
 }  // namespace
@@ -62,8 +83,8 @@ const MethodDescriptor kSlerp = {
     .min_inputs = 2,
     .max_inputs = 2,
     .validate = nullptr,
-    .merge_tile = nullptr,
-    .merge_tensor = merge_tensor,
+    .merge_tile = merge_tile,
+    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Treats each tensor of the two models as one vector and moves from the base towards "
@@ -72,6 +93,7 @@ const MethodDescriptor kSlerp = {
         "Nearly parallel tensors are interpolated linearly.",
     .when_to_use = "blending exactly two models, often with a gradient of t over the layers "
                    "(e.g. attention from one model, MLPs from the other)",
+    .prepare = prepare,
 };
 
 }  // namespace weld

@@ -11,6 +11,7 @@ namespace {
 struct Case {
   const char* method;
   const char* parameters;
+  bool one_fine_tune = false;  // slerp takes the base and exactly one other
 };
 
 class StreamedMethodsCli : public testing::TestWithParam<Case> {
@@ -27,7 +28,8 @@ class StreamedMethodsCli : public testing::TestWithParam<Case> {
   std::string merge(const std::string& out, const std::string& options) {
     const std::string yaml = std::string("merge_method: ") + GetParam().method + "\nbase_model: " +
                              (*dir_ / "m/base") + "\nparameters: " + GetParam().parameters + "\n"
-                             "models:\n  - model: " + (*dir_ / "m/ft-1") + "\n  - model: " + (*dir_ / "m/ft-2") + "\n";
+                             "models:\n  - model: " + (*dir_ / "m/ft-1") + "\n" +
+                             (GetParam().one_fine_tune ? "" : "  - model: " + (*dir_ / "m/ft-2") + "\n");
     write_file(*dir_ / "merge.yml", yaml);
     const RunResult r = run_weld("merge -q --force " + (*dir_ / "merge.yml") + " " + (*dir_ / out) + " " + options);
     EXPECT_EQ(r.status, 0) << r.err;
@@ -50,7 +52,10 @@ INSTANTIATE_TEST_SUITE_P(Methods, StreamedMethodsCli,
                                          Case{"dare_linear", kFamily}, Case{"breadcrumbs", kFamily},
                                          Case{"breadcrumbs_ties", "{weight: 0.7, density: 0.4, gamma: 0.05}"},
                                          Case{"della", kFamily}, Case{"della_linear", kFamily},
-                                         Case{"ties", "{weight: 0.7, density: 0.4, rescale: true}"}),
+                                         Case{"ties", "{weight: 0.7, density: 0.4, rescale: true}"},
+                                         Case{"slerp", "{t: 0.3}", true}, Case{"model_stock", "{}"},
+                                         Case{"model_stock", "{filter_wise: true}"},
+                                         Case{"sce", "{select_topk: 0.5}"}, Case{"sce", "{}"}),
                          [](const testing::TestParamInfo<Case>& param) {
                            return std::string(param.param.method) + "_" + std::to_string(param.index);
                          });

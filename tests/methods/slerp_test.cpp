@@ -29,7 +29,7 @@ TEST(Slerp, DeclaresItsContract) {
   EXPECT_EQ(slerp().base, BaseUse::kRequired);
   EXPECT_EQ(slerp().min_inputs, 2u);
   EXPECT_EQ(slerp().max_inputs, 2u);
-  EXPECT_NE(slerp().merge_tensor, nullptr);
+  EXPECT_NE(slerp().prepare, nullptr);  // streamed: the norms and dot product first
   ASSERT_EQ(slerp().params.size(), 1u);
   EXPECT_EQ(slerp().params[0].name, "t");
   EXPECT_EQ(slerp().params[0].scope, ParamScope::kGlobal);
