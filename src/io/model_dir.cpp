@@ -102,4 +102,11 @@ bool ModelDir::tie_word_embeddings() const {
   return it != config_.end() && it->is_boolean() && it->get<bool>();
 }
 
+void TensorRef::prefetch(std::uint64_t offset, std::uint64_t length) const {
+  const std::span<const std::byte> bytes = data();
+  if (offset >= bytes.size()) return;
+  const auto start = static_cast<std::size_t>(bytes.data() - file->mapped().bytes().data()) + offset;
+  file->mapped().prefetch(start, std::min<std::uint64_t>(length, bytes.size() - offset));
+}
+
 }  // namespace weld

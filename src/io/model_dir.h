@@ -20,6 +20,8 @@ struct TensorRef {
   const SafetensorsFile* file;
   const TensorInfo* info;
   std::span<const std::byte> data() const { return file->data(*info); }
+  // Hints that bytes [offset, offset + length) of the tensor will be read soon.
+  void prefetch(std::uint64_t offset, std::uint64_t length) const;
 };
 
 class ModelDir {

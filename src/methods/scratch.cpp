@@ -3,15 +3,15 @@
 namespace weld {
 
 std::span<float> Scratch::floats(std::size_t slot, std::size_t n) {
-  if (floats_.size() <= slot) floats_.resize(slot + 1);
-  if (floats_[slot].size() < n) floats_[slot].resize(n);
-  return {floats_[slot].data(), n};
+  std::vector<float>& buffer = floats_[slot];
+  if (buffer.size() < n) buffer.resize(n);
+  return {buffer.data(), n};
 }
 
 std::span<std::uint32_t> Scratch::keys(std::size_t n, std::size_t slot) {
-  if (keys_.size() <= slot) keys_.resize(slot + 1);
-  if (keys_[slot].size() < n) keys_[slot].resize(n);
-  return {keys_[slot].data(), n};
+  std::vector<std::uint32_t>& buffer = keys_[slot];
+  if (buffer.size() < n) buffer.resize(n);
+  return {buffer.data(), n};
 }
 
 }  // namespace weld

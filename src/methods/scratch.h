@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <vector>
 
@@ -19,8 +20,10 @@ class Scratch {
   std::span<std::uint32_t> keys(std::size_t n, std::size_t slot = 0);
 
  private:
-  std::vector<std::vector<float>> floats_;
-  std::vector<std::vector<std::uint32_t>> keys_;
+  // By slot number: slots are few, and shared helpers (sparsify) use high numbers so as to
+  // stay out of the way of the method that calls them.
+  std::map<std::size_t, std::vector<float>> floats_;
+  std::map<std::size_t, std::vector<std::uint32_t>> keys_;
 };
 
 }  // namespace weld

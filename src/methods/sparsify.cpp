@@ -11,6 +11,10 @@
 namespace weld {
 namespace {
 
+// The scratch float buffer the random masks draw into (the family's tiles use slots 0 and up
+// for their own buffers, so this one is out of their way).
+constexpr std::size_t kUniformSlot = 1000;
+
 // Below this an L1 norm is taken as zero and no rescale is done (mergekit's threshold).
 constexpr double kRescaleEpsilon = 1e-7;
 
@@ -66,7 +70,7 @@ double l1_norm(std::span<const float> v, double sum) noexcept {
 }
 
 TaskVectorSparsifier::TaskVectorSparsifier(Sparsifier method, const SparsifyArgs& args, std::uint64_t n)
-    : method_(method), args_(args), rng_(args.seed, args.key) {
+    : method_(method), args_(args), n_(n), rng_(args.seed, args.key) {
   if (method == Sparsifier::kNone || args.density >= 1.0 || n == 0) {
     keep_all_ = true;
     return;
@@ -108,11 +112,6 @@ TaskVectorSparsifier::TaskVectorSparsifier(Sparsifier method, const SparsifyArgs
   }
 }
 
-std::uint32_t TaskVectorSparsifier::selection_key(float d) const noexcept {
-  // Largest magnitude first for magnitude: the complement reverses the order, not the index.
-  return method_ == Sparsifier::kMagnitude ? ~magnitude_key(d) : magnitude_key(d);
-}
-
 void TaskVectorSparsifier::set_selected(std::span<const std::uint64_t> pairs) {
   WELD_CHECK(pairs.size() == ranks_.size());
   if (method_ == Sparsifier::kMagnitude) {
@@ -126,13 +125,43 @@ void TaskVectorSparsifier::set_selected(std::span<const std::uint64_t> pairs) {
 }
 
 void TaskVectorSparsifier::set_l1_norms(double before, double after) {
+  kept_bits_ = std::move(pending_bits_);  // complete now: mask() may read them
   if (before < kRescaleEpsilon || after < kRescaleEpsilon) return;
   scale_ = before / after;
   scaled_ = true;
 }
 
+void TaskVectorSparsifier::mask_for_l1_norms(std::span<float> d, std::uint64_t begin, Scratch& scratch) {
+  mask(d, begin, scratch);
+  if (method_ != Sparsifier::kDellaMagprune || keep_all_ || drop_all_) return;
+  if (pending_bits_.empty()) pending_bits_.assign((n_ + 63) / 64, 0);
+  // A dropped element is +0; a kept one that is +0 reads back the same when its bit is clear.
+  for (std::size_t j = 0; j < d.size(); ++j) {
+    std::uint32_t bits;
+    __builtin_memcpy(&bits, &d[j], sizeof bits);
+    const std::uint64_t i = begin + j;
+    pending_bits_[i >> 6] |= std::uint64_t{bits != 0} << (i & 63);
+  }
+}
+
 void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch& scratch) const {
   if (keep_all_) return;
+  if (!kept_bits_.empty()) {
+    // A word of bits at a time; each value is ANDed with all ones or all zeros, no branch.
+    for (std::size_t j = 0; j < d.size();) {
+      const std::uint64_t i = begin + j;
+      const std::uint64_t word = kept_bits_[i >> 6] >> (i & 63);
+      const std::size_t m = std::min<std::size_t>(64 - (i & 63), d.size() - j);
+      for (std::size_t k = 0; k < m; ++k) {
+        std::uint32_t bits;
+        __builtin_memcpy(&bits, &d[j + k], sizeof bits);
+        bits &= 0u - static_cast<std::uint32_t>((word >> k) & 1);
+        __builtin_memcpy(&d[j + k], &bits, sizeof bits);
+      }
+      j += m;
+    }
+    return;
+  }
   if (drop_all_) {
     std::fill(d.begin(), d.end(), 0.0f);
     return;
@@ -142,15 +171,14 @@ void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch
       break;
     case Sparsifier::kMagnitude:
     case Sparsifier::kMagnitudeOutliers:
-      for (std::size_t j = 0; j < d.size(); ++j) {
-        const std::uint64_t p = rank_pair(selection_key(d[j]), begin + j);
-        if (p < first_kept_ || p >= first_dropped_) d[j] = 0.0f;
-      }
+      mask_by_rank(d, begin);
       break;
     case Sparsifier::kRandom: {
       const auto keep = static_cast<float>(args_.density);
       const float scale = args_.rescale && args_.rescale_by_probability ? 1.0f / keep : 1.0f;
-      for (std::size_t j = 0; j < d.size(); ++j) d[j] = rng_.uniform(begin + j) < keep ? d[j] * scale : 0.0f;
+      const std::span<float> u = scratch.floats(kUniformSlot, d.size());
+      rng_.fill_uniform(begin, u.data(), u.size());
+      for (std::size_t j = 0; j < d.size(); ++j) d[j] = u[j] < keep ? d[j] * scale : 0.0f;
       break;
     }
     case Sparsifier::kDellaMagprune: {
@@ -161,20 +189,43 @@ void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch
         const std::span<float> row = d.subspan(start, std::min(row_length, d.size() - start));
         const std::span<std::uint32_t> rank = scratch.keys(row.size(), 0);
         if (row.size() > 1) magnitude_ranks(row, scratch, rank);
+        else rank[0] = 0;
         // Keep probabilities linear in the rank, from density - epsilon to density + epsilon.
         // weld: a row of one keeps with p = density (mergekit's (rank - 1)/(n - 1) is NaN).
-        const auto last_rank = static_cast<double>(row.size() - 1);
+        const std::span<float> u = scratch.floats(kUniformSlot, row.size());
+        rng_.fill_uniform(begin + start, u.data(), u.size());
+        // p = density - epsilon + 2 epsilon rank / (n - 1), as one multiply-add per element.
+        const double lowest = row.size() > 1 ? args_.density - args_.epsilon : args_.density;
+        const double step = row.size() > 1 ? 2.0 * args_.epsilon / static_cast<double>(row.size() - 1) : 0.0;
         for (std::size_t j = 0; j < row.size(); ++j) {
-          const double p = row.size() > 1
-              ? args_.density - args_.epsilon + 2.0 * args_.epsilon * static_cast<double>(rank[j]) / last_rank
-              : args_.density;
-          const bool kept = rng_.uniform(begin + start + j) < static_cast<float>(p);
-          const double scale = by_probability ? 1.0 / p : 1.0;
-          row[j] = kept ? static_cast<float>(row[j] * scale) : 0.0f;
+          const double p = lowest + step * static_cast<double>(rank[j]);
+          const bool kept = u[j] < static_cast<float>(p);
+          row[j] = kept ? (by_probability ? static_cast<float>(row[j] / p) : row[j]) : 0.0f;
         }
       }
       break;
     }
+  }
+}
+
+// Keeps the elements whose (key, index) pair lies in [first_kept_, first_dropped_). The pairs
+// are compared as two 32-bit halves, which the compiler turns into vector compares.
+void TaskVectorSparsifier::mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept {
+  const auto kept_key = static_cast<std::uint32_t>(first_kept_ >> 32);
+  const auto kept_index = static_cast<std::uint32_t>(first_kept_);
+  const auto dropped_key = static_cast<std::uint32_t>(first_dropped_ >> 32);
+  const auto dropped_index = static_cast<std::uint32_t>(first_dropped_);
+  const bool complement = method_ == Sparsifier::kMagnitude;
+  const auto first = static_cast<std::uint32_t>(begin);
+  for (std::size_t j = 0; j < d.size(); ++j) {
+    std::uint32_t key;
+    __builtin_memcpy(&key, &d[j], sizeof key);
+    key &= 0x7fffffffu;
+    if (complement) key = ~key;
+    const std::uint32_t index = first + static_cast<std::uint32_t>(j);
+    const bool from_first = (key > kept_key) | ((key == kept_key) & (index >= kept_index));
+    const bool before_dropped = (key < dropped_key) | ((key == dropped_key) & (index < dropped_index));
+    d[j] = from_first & before_dropped ? d[j] : 0.0f;
   }
 }
 

@@ -25,6 +25,7 @@
 
 #include "methods/scratch.h"
 #include "tensor/rng.h"
+#include "tensor/select.h"
 
 namespace weld {
 
@@ -50,7 +51,11 @@ class TaskVectorSparsifier {
 
   // Ranks to select among selection_key(d_j) (ties to the lower index); empty when none.
   const std::vector<std::uint64_t>& selection_ranks() const { return ranks_; }
-  std::uint32_t selection_key(float d) const noexcept;
+  // Inline: the statistics passes compute it for every element.
+  std::uint32_t selection_key(float d) const noexcept {
+    // Largest magnitude first for magnitude: the complement reverses the order, not the index.
+    return method_ == Sparsifier::kMagnitude ? ~magnitude_key(d) : magnitude_key(d);
+  }
   // The packed (key, index) pairs at selection_ranks(), in the same order.
   void set_selected(std::span<const std::uint64_t> pairs);
 
@@ -61,12 +66,17 @@ class TaskVectorSparsifier {
   // Zeroes the dropped elements of d = elements [begin, begin + d.size()) of the task vector
   // (scaling kept ones by 1/p for the papers' rescale). della_magprune needs whole rows.
   void mask(std::span<float> d, std::uint64_t begin, Scratch& scratch) const;
+  // mask() for the L1 pass, which sees every element once, in order. For della_magprune it
+  // also remembers which elements survived (a bit each), so that later mask() calls read the
+  // bits instead of ranking every row again.
+  void mask_for_l1_norms(std::span<float> d, std::uint64_t begin, Scratch& scratch);
   // Multiplies by the L1 ratio, when set_l1_norms() gave one.
   void rescale(std::span<float> d) const noexcept;
 
  private:
   Sparsifier method_;
   SparsifyArgs args_;
+  std::uint64_t n_;
   bool keep_all_ = false;
   bool drop_all_ = false;
   bool l1_rescale_ = false;
@@ -76,6 +86,11 @@ class TaskVectorSparsifier {
   // Kept: pairs in [first_kept_, first_dropped_) in selection-key order.
   std::uint64_t first_kept_ = 0;
   std::uint64_t first_dropped_ = std::numeric_limits<std::uint64_t>::max();
+
+  std::vector<std::uint64_t> pending_bits_;  // della_magprune: filled by mask_for_l1_norms()
+  std::vector<std::uint64_t> kept_bits_;     // and read by mask() once set_l1_norms() is called
+
+  void mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept;
   double scale_ = 1.0;
   bool scaled_ = false;
   CounterRng rng_;

@@ -193,7 +193,7 @@ void find_l1_norms(const MethodCall& call, FamilyStats& stats, const TensorReade
       if (!stats.sparsifiers[k].needs_l1_norms()) continue;
       const std::span<float> d = task_vector(tile, *call.base, stats.inputs[k], k);
       before[k] = l1_norm(d, before[k]);
-      stats.sparsifiers[k].mask(d, tile.begin, *tile.scratch);
+      stats.sparsifiers[k].mask_for_l1_norms(d, tile.begin, *tile.scratch);
       after[k] = l1_norm(d, after[k]);
     }
     return true;

@@ -223,6 +223,18 @@ std::uint64_t chunk_bytes(const TensorPlan& t, const Task& c) {
   return read + written;
 }
 
+// Asks the kernel to start reading a task's input bytes (a whole tensor for prepare tasks),
+// so that a cold page cache fills while the workers compute.
+void prefetch_inputs(const MergePlan& plan, const Task& c) {
+  const TensorPlan& t = plan.tensors[c.tensor];
+  const std::uint64_t begin = c.prepare ? 0 : c.begin, end = c.prepare ? t.numel : c.end;
+  for (std::size_t i = 0; i < t.inputs.size(); ++i) {
+    if (t.copy_input && i != *t.copy_input) continue;
+    const std::size_t size = dtype_size(t.inputs[i].tensor.info->dtype);
+    t.inputs[i].tensor.prefetch(begin * size, (end - begin) * size);
+  }
+}
+
 }  // namespace
 
 std::uint64_t working_memory_bytes(const MergePlan& plan, const ExecuteOptions& options) {
@@ -254,6 +266,8 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
     const Task& c = tasks[index];
     const TensorPlan& t = plan.tensors[c.tensor];
     PreparedTensor& state = prepared[c.tensor];
+    // Read ahead: the task this worker will likely take after this one.
+    if (index + options.threads < tasks.size()) prefetch_inputs(plan, tasks[index + options.threads]);
     with_context(fmt::format("tensor '{}'", t.name), [&] {
       if (is_streamed(plan, t, options)) {
         // Whichever task of the tensor comes first runs the passes; the others wait for them.

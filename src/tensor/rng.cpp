@@ -9,7 +9,33 @@ namespace {
 using rng_detail::mix;
 constexpr double kTwoToMinus24 = 1.0 / 16777216.0;
 
+// CounterRng::uniform over a range; the cast through int32 is exact (24 bits) and vectorises.
+inline void fill_uniform_loop(std::uint64_t stream, std::uint64_t first, float* out, std::size_t n) noexcept {
+  for (std::size_t j = 0; j < n; ++j)
+    out[j] = static_cast<float>(static_cast<std::int32_t>(mix(stream ^ mix(first + j)) >> 40)) * (1.0f / 16777216.0f);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512dq,avx512vl"))) void fill_uniform_avx512(
+    std::uint64_t stream, std::uint64_t first, float* out, std::size_t n) noexcept {
+  fill_uniform_loop(stream, first, out, n);
+}
+
+bool has_avx512dq() noexcept {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512vl");
+  return has;
+}
+#endif
+
 }  // namespace
+
+void CounterRng::fill_uniform(std::uint64_t first, float* out, std::size_t n) const noexcept {
+#if defined(__x86_64__)
+  if (has_avx512dq()) return fill_uniform_avx512(stream_, first, out, n);
+#endif
+  fill_uniform_loop(stream_, first, out, n);
+}
 
 std::uint64_t hash_string(std::string_view s) noexcept {
   std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a 64

@@ -21,7 +21,7 @@ std::uint32_t find_digit(const std::vector<std::uint32_t>& histogram, std::uint6
 }  // namespace
 
 StreamedSelector::StreamedSelector(std::uint64_t n, std::vector<std::uint64_t> ranks)
-    : n_(n), high_count_(kDigits, 0) {
+    : n_(n), high_count_(4 * kDigits, 0) {
   WELD_CHECK(n < (std::uint64_t{1} << 32));
   for (std::uint64_t rank : ranks) {
     WELD_CHECK(rank < n);
@@ -34,17 +34,21 @@ void StreamedSelector::add(std::span<const std::uint32_t> keys) {
   const auto first_index = static_cast<std::uint32_t>(position_);
   position_ += keys.size();
   switch (pass_) {
-    case 0:
-      for (std::uint32_t key : keys) ++high_count_[key >> 16];
+    case 0: {
+      // Four interleaved histograms: runs of keys in one bin (weights cluster in a few
+      // exponents) would otherwise wait on each other's increments.
+      std::size_t j = 0;
+      for (; j + 4 <= keys.size(); j += 4)
+        for (std::size_t lane = 0; lane < 4; ++lane) ++high_count_[lane * kDigits + (keys[j + lane] >> 16)];
+      for (; j < keys.size(); ++j) ++high_count_[keys[j] >> 16];
       break;
+    }
     case 1:
       for (LowBin& bin : low_bins_) {
         for (std::size_t j = 0; j < keys.size(); ++j) {
           if ((keys[j] >> 16) != bin.high) continue;
           const std::uint32_t low = keys[j] & 0xffffu;
-          const auto index = first_index + static_cast<std::uint32_t>(j);
-          if (bin.count[low]++ == 0) bin.first[low] = index;
-          bin.last[low] = index;
+          if (bin.count[low]++ == 0) bin.first[low] = first_index + static_cast<std::uint32_t>(j);
         }
       }
       break;
@@ -81,14 +85,16 @@ void StreamedSelector::end_pass() {
 }
 
 void StreamedSelector::end_high_pass() {
+  for (std::size_t digit = 0; digit < kDigits; ++digit)
+    for (std::size_t lane = 1; lane < 4; ++lane) high_count_[digit] += high_count_[lane * kDigits + digit];
+  high_count_.resize(kDigits);
   for (Target& t : targets_) {
     t.key = find_digit(high_count_, t.rank_left);
     const auto same = std::find_if(low_bins_.begin(), low_bins_.end(),
                                    [&](const LowBin& b) { return b.high == t.key; });
     t.bin = static_cast<std::size_t>(same - low_bins_.begin());
     if (same == low_bins_.end())
-      low_bins_.push_back({t.key, std::vector<std::uint32_t>(kDigits, 0),
-                           std::vector<std::uint32_t>(kDigits), std::vector<std::uint32_t>(kDigits)});
+      low_bins_.push_back({t.key, std::vector<std::uint32_t>(kDigits, 0), std::vector<std::uint32_t>(kDigits)});
   }
   high_count_ = {};
   pass_ = 1;
@@ -100,13 +106,10 @@ void StreamedSelector::end_low_pass() {
     const LowBin& bin = low_bins_[t.bin];
     const std::uint32_t low = find_digit(bin.count, t.rank_left);
     t.key = (bin.high << 16) | low;
-    // The first and the last of a run of equal keys are known without another pass.
+    // The first of a run of equal keys (the only one, for most keys) needs no other pass.
     if (t.rank_left == 0) {
       t.found = true;
       t.pair = rank_pair(t.key, bin.first[low]);
-    } else if (t.rank_left + 1 == bin.count[low]) {
-      t.found = true;
-      t.pair = rank_pair(t.key, bin.last[low]);
     }
     all_found = all_found && t.found;
   }

@@ -5,7 +5,7 @@
 // Results are exactly select_rank's: the packed pair (key << 32 | index) at each rank, ties
 // in key going to the lower index. It takes two passes (a histogram of the high 16 bits of
 // every key, then of the low 16 bits of the keys in the chosen high bins), and a third that
-// stops at the element only when a rank falls strictly inside a run of equal keys.
+// stops at the element only when a rank falls after the first of a run of equal keys.
 //
 //   StreamedSelector s(n, {rank});
 //   while (!s.done()) { for (each tile in order) s.add(keys of the tile); s.end_pass(); }
@@ -43,10 +43,10 @@ class StreamedSelector {
     bool found = false;
     std::uint64_t pair = 0;
   };
-  // The low-half histogram of the keys in one high bin, with the first and last index of each.
+  // The low-half histogram of the keys in one high bin, with the first index of each.
   struct LowBin {
     std::uint32_t high;
-    std::vector<std::uint32_t> count, first, last;
+    std::vector<std::uint32_t> count, first;
   };
 
   void end_high_pass();

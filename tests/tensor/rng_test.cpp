@@ -70,3 +70,16 @@ TEST(HashString, IsFnv1a) {
 
 }  // namespace
 }  // namespace weld
+
+namespace weld {
+namespace {
+
+TEST(CounterRng, FillUniformGivesTheValuesOfUniform) {
+  const CounterRng rng(7, "fill");
+  std::vector<float> out(1000);
+  rng.fill_uniform(123456789, out.data(), out.size());
+  for (std::size_t j = 0; j < out.size(); ++j) ASSERT_EQ(out[j], rng.uniform(123456789 + j)) << j;
+}
+
+}  // namespace
+}  // namespace weld
