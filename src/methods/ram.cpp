@@ -9,6 +9,7 @@
 // Counts are per tensor (mergekit's tensor-local variant), over the flattened tensor.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "methods/all_methods.h"
@@ -34,73 +35,66 @@ constexpr ParamDef kPlusParams[] = {
      "a task-vector element counts as active when its magnitude exceeds this"},
 };
 
-// The task vectors and, per element, how many of them are active there.
-struct Activity {
-  std::vector<std::vector<float>> deltas;
-  std::vector<std::uint32_t> counts;
+bool active(float d, double epsilon) { return std::abs(d) > epsilon; }
+
+// How many task vectors are active at element j of a tile.
+std::uint32_t active_count(const MethodCall& call, const Tile& tile, std::size_t j, double epsilon) {
+  const float b = tile.inputs[*call.base][j];
+  std::uint32_t c = 0;
+  for (std::size_t i = 0; i < call.n_inputs; ++i)
+    if (i != *call.base) c += active(tile.inputs[i][j] - b, epsilon);
+  return c;
+}
+
+// merged_j over a tile; lambda[k] scales the k-th task vector where it alone is active.
+void merge_active(const MethodCall& call, const Tile& tile, double epsilon, const double* lambda) {
+  const float* b = tile.inputs[*call.base];
+  for (std::size_t j = 0; j < tile.n; ++j) {
+    const std::uint32_t c = active_count(call, tile, j, epsilon);
+    double merged = 0.0;
+    for (std::size_t i = 0, k = 0; i < call.n_inputs; ++i) {
+      if (i == *call.base) continue;
+      const float v = tile.inputs[i][j] - b[j];
+      if (active(v, epsilon)) merged += c == 1 ? (lambda ? lambda[k] : 1.0) * v : double{v} / c;
+      ++k;
+    }
+    tile.out[j] = static_cast<float>(b[j] + merged);
+  }
+}
+
+void merge_ram(const MethodCall& call, const Tile& tile) noexcept {
+  merge_active(call, tile, call.global(kRamEpsilon), nullptr);
+}
+
+// ramplus_tl's lambda_i, from one pass that counts each model's shared and unique elements.
+struct RamPlusStats final : TensorStats {
+  std::vector<double> lambda;
 };
 
-Activity activity(const MethodCall& call, const WholeTensor& t, double epsilon) {
-  Activity act;
-  act.counts.assign(t.n, 0);
-  const float* b = t.inputs[*call.base];
+std::unique_ptr<TensorStats> prepare_ramplus_tl(const MethodCall& call, const TensorReader& reader) {
+  const double epsilon = call.global(kPlusEpsilon);
+  std::vector<double> shared(call.n_inputs, 0.0), unique(call.n_inputs, 0.0);
+  reader.for_each_tile([&](const Tile& tile) {
+    for (std::size_t j = 0; j < tile.n; ++j) {
+      const std::uint32_t c = active_count(call, tile, j, epsilon);
+      for (std::size_t i = 0; i < call.n_inputs; ++i)
+        if (i != *call.base && active(tile.inputs[i][j] - tile.inputs[*call.base][j], epsilon))
+          (c == 1 ? unique : shared)[i] += 1.0;
+    }
+    return true;
+  });
+  // Clamped the way torch.clamp does (max first, then min: a negative alpha gives alpha).
+  auto stats = std::make_unique<RamPlusStats>();
   for (std::size_t i = 0; i < call.n_inputs; ++i) {
     if (i == *call.base) continue;
-    const float* x = t.inputs[i];
-    std::vector<float>& d = act.deltas.emplace_back(t.n);
-    for (std::size_t j = 0; j < t.n; ++j) {
-      d[j] = x[j] - b[j];
-      if (std::abs(d[j]) > epsilon) ++act.counts[j];
-    }
+    const double rho = shared[i] / std::max(unique[i], epsilon);
+    stats->lambda.push_back(1.0 + call.global(kPlusR) * std::min(std::max(rho, 0.0), call.global(kPlusAlpha)));
   }
-  return act;
+  return stats;
 }
 
-// lambda_i of ramplus_tl: 1 + r * rho_i clamped to [0, alpha] the way torch.clamp does
-// (max first, then min, so a negative alpha gives alpha rather than undefined behaviour).
-std::vector<double> unique_scales(const Activity& act, double epsilon, double r, double alpha) {
-  std::vector<double> lambda;
-  for (const std::vector<float>& d : act.deltas) {
-    double shared = 0.0, unique = 0.0;
-    for (std::size_t j = 0; j < d.size(); ++j) {
-      if (!(std::abs(d[j]) > epsilon)) continue;
-      if (act.counts[j] == 1)
-        unique += 1.0;
-      else
-        shared += 1.0;
-    }
-    const double rho = shared / std::max(unique, epsilon);
-    lambda.push_back(1.0 + r * std::min(std::max(rho, 0.0), alpha));
-  }
-  return lambda;
-}
-
-void merge(const WholeTensor& t, const Activity& act, const std::vector<double>& lambda,
-           double epsilon, const float* b) {
-  for (std::size_t j = 0; j < t.n; ++j) {
-    const std::uint32_t c = act.counts[j];
-    double merged = 0.0;
-    for (std::size_t i = 0; i < act.deltas.size(); ++i) {
-      const float v = act.deltas[i][j];
-      if (!(std::abs(v) > epsilon)) continue;
-      merged += c == 1 ? lambda[i] * v : double{v} / c;
-    }
-    t.out[j] = static_cast<float>(b[j] + merged);
-  }
-}
-
-void merge_ram(const MethodCall& call, const WholeTensor& t) {
-  const double epsilon = call.global(kRamEpsilon);
-  const Activity act = activity(call, t, epsilon);
-  merge(t, act, std::vector<double>(act.deltas.size(), 1.0), epsilon, t.inputs[*call.base]);
-}
-
-void merge_ramplus_tl(const MethodCall& call, const WholeTensor& t) {
-  const double epsilon = call.global(kPlusEpsilon);
-  const Activity act = activity(call, t, epsilon);
-  const std::vector<double> lambda =
-      unique_scales(act, epsilon, call.global(kPlusR), call.global(kPlusAlpha));
-  merge(t, act, lambda, epsilon, t.inputs[*call.base]);
+void merge_ramplus_tl(const MethodCall& call, const Tile& tile) noexcept {
+  merge_active(call, tile, call.global(kPlusEpsilon), static_cast<const RamPlusStats&>(*tile.stats).lambda.data());
 }
 
 }  // namespace
@@ -117,8 +111,8 @@ const MethodDescriptor kRam = {
     .min_inputs = 1,
     .max_inputs = kUnbounded,
     .validate = nullptr,
-    .merge_tile = nullptr,
-    .merge_tensor = merge_ram,
+    .merge_tile = merge_ram,
+    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Reinforced Agent Merging: where only one model changed an element it is taken whole; "
@@ -139,13 +133,14 @@ const MethodDescriptor kRamplusTl = {
     .min_inputs = 1,
     .max_inputs = kUnbounded,
     .validate = nullptr,
-    .merge_tile = nullptr,
-    .merge_tensor = merge_ramplus_tl,
+    .merge_tile = merge_ramplus_tl,
+    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "RAM with rescaled unique contributions: a model whose updates are mostly shared with "
         "others gets its unique updates amplified by up to 1 + r alpha.",
     .when_to_use = "like ram, when one model's unique updates risk being underweighted",
+    .prepare = prepare_ramplus_tl,
 };
 
 }  // namespace weld

@@ -55,7 +55,8 @@ INSTANTIATE_TEST_SUITE_P(Methods, StreamedMethodsCli,
                                          Case{"ties", "{weight: 0.7, density: 0.4, rescale: true}"},
                                          Case{"slerp", "{t: 0.3}", true}, Case{"model_stock", "{}"},
                                          Case{"model_stock", "{filter_wise: true}"},
-                                         Case{"sce", "{select_topk: 0.5}"}, Case{"sce", "{}"}),
+                                         Case{"sce", "{select_topk: 0.5}"}, Case{"sce", "{}"},
+                                         Case{"ramplus_tl", "{}"}),
                          [](const testing::TestParamInfo<Case>& param) {
                            return std::string(param.param.method) + "_" + std::to_string(param.index);
                          });
