@@ -39,6 +39,19 @@ struct StockStats final : TensorStats {
   std::vector<double> ratio;  // per row
 };
 
+// Calls fn(row, first, count) for each run of a tile's elements [first, first + count) that
+// lie in one row (no division per element).
+template <typename Fn>
+void for_each_row_run(const Tile& tile, std::uint64_t row_length, Fn fn) {
+  for (std::size_t j = 0; j < tile.n;) {
+    const std::uint64_t row = (tile.begin + j) / row_length;
+    const auto row_end = static_cast<std::size_t>((row + 1) * row_length - tile.begin);
+    const std::size_t count = std::min(tile.n, row_end) - j;
+    fn(row, j, count);
+    j += count;
+  }
+}
+
 std::vector<std::size_t> fine_tunes(const MethodCall& call) {
   std::vector<std::size_t> inputs;
   for (std::size_t i = 0; i < call.n_inputs; ++i)
@@ -74,20 +87,22 @@ std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader&
   const std::vector<std::size_t> inputs = fine_tunes(call);
   const std::size_t n_models = inputs.size(), n_pairs = n_models * (n_models - 1) / 2;
   std::vector<double> squares(rows * n_models, 0.0), dots(rows * n_pairs, 0.0);
+  std::vector<const float*> x(n_models);
   reader.for_each_tile([&](const Tile& tile) {
     const float* b = tile.inputs[*call.base];
-    for (std::size_t j = 0; j < tile.n; ++j) {
-      const std::uint64_t row = (tile.begin + j) / stats->row_length;
+    for (std::size_t i = 0; i < n_models; ++i) x[i] = tile.inputs[inputs[i]];
+    for_each_row_run(tile, stats->row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
       double* sq = &squares[row * n_models];
       double* dot = &dots[row * n_pairs];
-      std::size_t pair = 0;
-      for (std::size_t i = 0; i < n_models; ++i) {
-        const double di = double{tile.inputs[inputs[i]][j]} - b[j];
-        sq[i] += di * di;
-        for (std::size_t k = i + 1; k < n_models; ++k, ++pair)
-          dot[pair] += di * (double{tile.inputs[inputs[k]][j]} - b[j]);
+      for (std::size_t j = first; j < first + count; ++j) {
+        std::size_t pair = 0;
+        for (std::size_t i = 0; i < n_models; ++i) {
+          const double di = double{x[i][j]} - b[j];
+          sq[i] += di * di;
+          for (std::size_t k = i + 1; k < n_models; ++k, ++pair) dot[pair] += di * (double{x[k][j]} - b[j]);
+        }
       }
-    }
+    });
     return true;
   });
   for (std::uint64_t row = 0; row < rows; ++row)
@@ -101,13 +116,15 @@ void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   const auto& stats = static_cast<const StockStats&>(*tile.stats);
   const double n_models = static_cast<double>(call.n_inputs - 1);
   const float* b = tile.inputs[*call.base];
-  for (std::size_t j = 0; j < tile.n; ++j) {
-    const double ratio = stats.ratio[(tile.begin + j) / stats.row_length];
-    double sum = 0.0;
-    for (std::size_t i = 0; i < call.n_inputs; ++i)
-      if (i != *call.base) sum += tile.inputs[i][j];
-    tile.out[j] = static_cast<float>(ratio * (sum / n_models) + (1.0 - ratio) * b[j]);
-  }
+  for_each_row_run(tile, stats.row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
+    const double ratio = stats.ratio[row];
+    for (std::size_t j = first; j < first + count; ++j) {
+      double sum = 0.0;
+      for (std::size_t i = 0; i < call.n_inputs; ++i)
+        if (i != *call.base) sum += tile.inputs[i][j];
+      tile.out[j] = static_cast<float>(ratio * (sum / n_models) + (1.0 - ratio) * b[j]);
+    }
+  });
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 //   out = b + sum_i e_i m_i d_i / max(sum_i e_i m_i, 1e-6)
 // No per-model weights. Ties in variance at the top-k boundary go to the lower index.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
 #include <span>
@@ -40,38 +41,49 @@ struct SceStats final : TensorStats {
   std::vector<double> e;
 };
 
-// d_i = x_i - b at element j of a tile, for every fine-tune, into `d`.
-void task_vectors_at(const SceStats& stats, const Tile& tile, std::size_t base, std::size_t j, float* d) {
-  for (std::size_t i = 0; i < stats.inputs.size(); ++i) d[i] = tile.inputs[stats.inputs[i]][j] - tile.inputs[base][j];
+// The population variance across the models of every element of a tile, as float bits
+// (variance >= 0, so the bits order it), into keys[0, tile.n). Model by model over blocks,
+// so that the loops vectorise; each element's sums still run over the models in order.
+void variance_keys(const SceStats& stats, const Tile& tile, std::size_t base, std::uint32_t* keys) {
+  constexpr std::size_t kBlock = 512;
+  std::array<double, kBlock> mean, var;
+  const double n_models = static_cast<double>(stats.inputs.size());
+  const float* b = tile.inputs[base];
+  for (std::size_t begin = 0; begin < tile.n; begin += kBlock) {
+    const std::size_t m = std::min(kBlock, tile.n - begin);
+    std::fill_n(mean.begin(), m, 0.0);
+    std::fill_n(var.begin(), m, 0.0);
+    for (std::size_t input : stats.inputs) {
+      const float* x = tile.inputs[input] + begin;
+      for (std::size_t j = 0; j < m; ++j) mean[j] += x[j] - b[begin + j];
+    }
+    for (std::size_t j = 0; j < m; ++j) mean[j] /= n_models;
+    for (std::size_t input : stats.inputs) {
+      const float* x = tile.inputs[input] + begin;
+      for (std::size_t j = 0; j < m; ++j) {
+        const double centred = (x[j] - b[begin + j]) - mean[j];
+        var[j] += centred * centred;
+      }
+    }
+    for (std::size_t j = 0; j < m; ++j) keys[begin + j] = magnitude_key(static_cast<float>(var[j] / n_models));
+  }
 }
 
-// Population variance across the models, as float bits: variance >= 0, so the bits order it.
-std::uint32_t variance_key(std::span<const float> d) {
-  const double n_models = static_cast<double>(d.size());
-  double mean = 0.0;
-  for (float v : d) mean += v;
-  mean /= n_models;
-  double var = 0.0;
-  for (float v : d) var += (v - mean) * (v - mean);
-  return magnitude_key(static_cast<float>(var / n_models));
-}
-
-bool kept(const SceStats& stats, std::span<const float> d, std::uint64_t index) {
+// Whether selection keeps element `index`, whose variance key is `key`.
+bool kept(const SceStats& stats, std::uint32_t key, std::uint64_t index) {
   if (!stats.select) return true;
   if (stats.keep_none) return false;
-  return rank_pair(~variance_key(d), index) <= stats.last_kept;
+  return rank_pair(~key, index) <= stats.last_kept;
 }
 
-// Calls fn(j, d) for every element of every tile, d the task vectors there.
+// Calls fn(tile, keys) for every tile, keys its elements' variance keys.
 template <typename Fn>
-void for_each_element(const MethodCall& call, const SceStats& stats, const TensorReader& reader, Fn fn) {
-  std::vector<float> d(stats.inputs.size());
+void for_each_tile_with_keys(const MethodCall& call, const SceStats& stats, const TensorReader& reader, Fn fn) {
+  std::vector<std::uint32_t> keys;
   reader.for_each_tile([&](const Tile& tile) {
-    for (std::size_t j = 0; j < tile.n; ++j) {
-      task_vectors_at(stats, tile, *call.base, j, d.data());
-      fn(tile.begin + j, std::span<const float>(d));
-    }
-    return true;
+    keys.resize(tile.n);
+    variance_keys(stats, tile, *call.base, keys.data());
+    return fn(tile, std::span<std::uint32_t>(keys));
   });
 }
 
@@ -79,7 +91,10 @@ void for_each_element(const MethodCall& call, const SceStats& stats, const Tenso
 // (one pass to count, then the selection's), largest first and ties to the lower index.
 void select_top_variance(const MethodCall& call, SceStats& stats, const TensorReader& reader) {
   std::uint64_t n_nonzero = 0;
-  for_each_element(call, stats, reader, [&](std::uint64_t, std::span<const float> d) { n_nonzero += variance_key(d) != 0; });
+  for_each_tile_with_keys(call, stats, reader, [&](const Tile&, std::span<std::uint32_t> keys) {
+    for (std::uint32_t key : keys) n_nonzero += key != 0;
+    return true;
+  });
   const double wanted = std::floor(static_cast<double>(n_nonzero) * call.global(kSelectTopk));
   const std::uint64_t k = wanted > 0.0 ? static_cast<std::uint64_t>(wanted) : 0;
   stats.select = true;
@@ -88,15 +103,9 @@ void select_top_variance(const MethodCall& call, SceStats& stats, const TensorRe
     return;
   }
   StreamedSelector selector(reader.numel, {k - 1});
-  std::vector<std::uint32_t> keys;
   while (!selector.done()) {
-    std::vector<float> d(stats.inputs.size());
-    reader.for_each_tile([&](const Tile& tile) {
-      keys.resize(tile.n);
-      for (std::size_t j = 0; j < tile.n; ++j) {
-        task_vectors_at(stats, tile, *call.base, j, d.data());
-        keys[j] = ~variance_key(d);
-      }
+    for_each_tile_with_keys(call, stats, reader, [&](const Tile&, std::span<std::uint32_t> keys) {
+      for (std::uint32_t& key : keys) key = ~key;  // largest first
       selector.add(keys);
       return !selector.done();
     });
@@ -109,9 +118,17 @@ void select_top_variance(const MethodCall& call, SceStats& stats, const TensorRe
 // that sum is below 1e-6).
 void calculate_weights(const MethodCall& call, SceStats& stats, const TensorReader& reader) {
   std::vector<double> squares(stats.inputs.size(), 0.0);
-  for_each_element(call, stats, reader, [&](std::uint64_t j, std::span<const float> d) {
-    if (!kept(stats, d, j)) return;
-    for (std::size_t i = 0; i < d.size(); ++i) squares[i] += double{d[i]} * d[i];
+  for_each_tile_with_keys(call, stats, reader, [&](const Tile& tile, std::span<std::uint32_t> keys) {
+    const float* b = tile.inputs[*call.base];
+    for (std::size_t i = 0; i < stats.inputs.size(); ++i) {
+      const float* x = tile.inputs[stats.inputs[i]];
+      for (std::size_t j = 0; j < tile.n; ++j) {
+        if (!kept(stats, keys[j], tile.begin + j)) continue;
+        const float d = x[j] - b[j];
+        squares[i] += double{d} * d;
+      }
+    }
+    return true;
   });
   double sum = 0.0;
   for (double& sq : squares) sum += (sq /= static_cast<double>(reader.numel));
@@ -133,14 +150,16 @@ std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader&
 void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   const auto& stats = static_cast<const SceStats&>(*tile.stats);
   const float* b = tile.inputs[*call.base];
+  if (stats.inputs.empty()) {
+    std::copy(b, b + tile.n, tile.out);
+    return;
+  }
+  const std::span<std::uint32_t> keys = tile.scratch->keys(tile.n);
+  variance_keys(stats, tile, *call.base, keys.data());
   const std::span<float> d = tile.scratch->floats(0, stats.inputs.size());
   for (std::size_t j = 0; j < tile.n; ++j) {
-    if (stats.inputs.empty()) {
-      tile.out[j] = b[j];
-      continue;
-    }
-    task_vectors_at(stats, tile, *call.base, j, d.data());
-    if (!kept(stats, d, tile.begin + j)) std::fill(d.begin(), d.end(), 0.0f);
+    const bool selected = kept(stats, keys[j], tile.begin + j);
+    for (std::size_t i = 0; i < d.size(); ++i) d[i] = selected ? tile.inputs[stats.inputs[i]][j] - b[j] : 0.0f;
     double sum = 0.0;
     for (float v : d) sum += v;
     const bool positive = sum >= 0.0;

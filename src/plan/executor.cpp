@@ -41,21 +41,19 @@ std::size_t tile_elements(const MergePlan& plan, const TensorPlan& t) {
 }
 
 std::vector<Task> cut_tasks(const MergePlan& plan, const ExecuteOptions& options) {
+  std::vector<std::size_t> streamed;  // tensors with statistics passes, in order
+  for (std::size_t t = 0; t < plan.tensors.size(); ++t)
+    if (is_streamed(plan, plan.tensors[t], options)) streamed.push_back(t);
+  // Prepare tasks run this many streamed tensors ahead of the chunks that need them: passes
+  // cost more than the merge, so every worker should find passes to make.
+  const std::size_t lookahead = 2 * std::max(1u, options.threads);
   std::vector<Task> tasks;
-  std::vector<bool> prepare_emitted(plan.tensors.size(), false);
-  auto emit_prepare = [&](std::size_t t) {
-    if (prepare_emitted[t] || !is_streamed(plan, plan.tensors[t], options)) return;
-    tasks.push_back({t, true});
-    prepare_emitted[t] = true;
-  };
+  std::size_t next_prepare = 0;
   for (std::size_t t = 0; t < plan.tensors.size(); ++t) {
-    emit_prepare(t);
-    // Look one streamed tensor ahead, so that its passes overlap this tensor's merge.
-    for (std::size_t next = t + 1; next < plan.tensors.size(); ++next) {
-      if (!is_streamed(plan, plan.tensors[next], options)) continue;
-      emit_prepare(next);
-      break;
-    }
+    const auto position = static_cast<std::size_t>(
+        std::lower_bound(streamed.begin(), streamed.end(), t) - streamed.begin());
+    for (; next_prepare < streamed.size() && next_prepare < position + lookahead; ++next_prepare)
+      tasks.push_back({streamed[next_prepare], true});
     const TensorPlan& tensor = plan.tensors[t];
     const std::uint64_t tile = tile_elements(plan, tensor);
     const std::uint64_t step = is_whole_tensor(plan, tensor, options)

@@ -8,8 +8,8 @@
 // that element, the bytes written do not depend on the thread count.
 // Streamed methods (MethodDescriptor::prepare) first make their statistics passes over the
 // tensor, on one worker, in element order (so sums come out the same on any thread count);
-// the prepare task of the next such tensor is handed out before the chunks of this one, so
-// that one worker prepares while the other merges. Methods that need the whole tensor
+// prepare tasks are handed out a few tensors ahead of the chunks that need them, so that
+// workers make the passes of later tensors while others merge. Methods that need the whole tensor
 // (merge_tensor only, or --whole-tensors) get one chunk per tensor and buffers of its size;
 // their randomness is keyed by element, so they too are thread-count independent.
 #pragma once
