@@ -29,8 +29,6 @@ void TokenProgress::finish() { draw(true); }
 
 void TokenProgress::draw(bool final) {
   if (verbosity() < Verbosity::kNormal) return;
-  if (final && !drawn_ && !terminal_) return;  // nothing shown yet: stay quiet in logs
-  drawn_ = true;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double rate = seconds > 0 ? static_cast<double>(done_) / seconds : 0.0;

@@ -1,5 +1,6 @@
 // Progress of weld eval / weld fisher on stderr: "label: 1200/4095 tokens  310 tok/s",
-// redrawn in place on a terminal, a line every 2 seconds otherwise. Silent with -q.
+// redrawn in place on a terminal, a line every 2 seconds otherwise, and a last line with
+// the totals. Silent with -q.
 #pragma once
 
 #include <chrono>
@@ -20,7 +21,6 @@ class TokenProgress {
   std::size_t done_ = 0, total_ = 0;
   std::chrono::steady_clock::time_point start_, last_;
   bool terminal_;
-  bool drawn_ = false;
 };
 
 }  // namespace weld
