@@ -55,7 +55,7 @@ std::optional<Llama3RopeScaling> read_rope_scaling(const nlohmann::json& c) {
   const std::string name = type != it->end() && type->is_string() ? type->get<std::string>() : "";
   if (name == "default") return std::nullopt;
   if (name != "llama3")
-    fail("unsupported rope_scaling type '{}' (weld knows \"llama3\")",
+    fail("unsupported rope_scaling type {} (weld knows \"llama3\")",
          type == it->end() ? std::string("(none)") : type->dump());
   Llama3RopeScaling s;
   s.factor = get_number(*it, "factor", s.factor);

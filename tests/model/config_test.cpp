@@ -67,7 +67,7 @@ TEST(ModelConfig, UnsupportedValuesAreNamed) {
   j = llama();
   j["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
   EXPECT_EQ(error_message([&] { parse_model_config(j); }),
-            "unsupported rope_scaling type '\"linear\"' (weld knows \"llama3\")");
+            "unsupported rope_scaling type \"linear\" (weld knows \"llama3\")");
   j = llama();
   j["hidden_act"] = "gelu";
   EXPECT_EQ(error_message([&] { parse_model_config(j); }),
