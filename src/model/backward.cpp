@@ -41,8 +41,11 @@ void layer_backward(const Model& model, const LayerWeights& w, const LayerCache&
   std::vector<float> dn(rows * h);
   // MLP
   linear_backward(l.act.data(), dx, rows, w.w_down, g.w_down, nullptr, d_act.data(), 0.0f);
-  swiglu_backward(l.gate.data(), l.up.data(), d_act.data(), rows * inter, d_gate.data(),
-                  d_up.data());
+  for_row_blocks(rows, threads, [&](std::size_t begin, std::size_t end) {
+    const std::size_t at = begin * inter;
+    swiglu_backward(&l.gate[at], &l.up[at], &d_act[at], (end - begin) * inter, &d_gate[at],
+                    &d_up[at]);
+  });
   linear_backward(l.n2.data(), d_gate.data(), rows, w.w_gate, g.w_gate, nullptr, dn.data(), 0.0f);
   linear_backward(l.n2.data(), d_up.data(), rows, w.w_up, g.w_up, nullptr, dn.data(), 1.0f);
   rmsnorm_backward(l.x_mid.data(), w.mlp_norm.data.data(), l.rstd2.data(), dn.data(), rows, h,
@@ -73,11 +76,10 @@ void nll_logit_gradient(std::vector<float>& logits, const std::vector<std::uint3
     }
     float max = row[0];
     for (std::size_t j = 1; j < vocab; ++j) max = std::max(max, row[j]);
-    double sum = 0;
-    for (std::size_t j = 0; j < vocab; ++j) sum += std::exp(static_cast<double>(row[j]) - max);
-    const double log_sum = std::log(sum) + max;
-    for (std::size_t j = 0; j < vocab; ++j)
-      row[j] = static_cast<float>(std::exp(static_cast<double>(row[j]) - log_sum));
+    double sum = 0;  // f32 exponentials, summed in f64
+    for (std::size_t j = 0; j < vocab; ++j) sum += row[j] = std::exp(row[j] - max);
+    const float inv = static_cast<float>(1.0 / sum);
+    for (std::size_t j = 0; j < vocab; ++j) row[j] *= inv;
     row[targets[r]] -= 1.0f;
   });
 }

@@ -10,6 +10,17 @@
 #include "util/parallel.h"
 
 namespace weld {
+
+void for_row_blocks(std::size_t rows, unsigned threads,
+                    const std::function<void(std::size_t, std::size_t)>& fn) {
+  constexpr std::size_t kRowsPerTask = 64;  // a task is worth a thread hand-off
+  const std::size_t blocks = (rows + kRowsPerTask - 1) / kRowsPerTask;
+  if (blocks <= 1 || threads <= 1) return fn(0, rows);
+  parallel_for(blocks, threads, [&](std::size_t b, unsigned) {
+    fn(b * kRowsPerTask, std::min(rows, (b + 1) * kRowsPerTask));
+  });
+}
+
 namespace {
 
 // Rows of logits computed at once by target_log_probs.
@@ -62,7 +73,10 @@ void layer_forward(const Model& model, const LayerWeights& w, const Batch& batch
   rmsnorm(x, w.mlp_norm.data.data(), rows, h, eps, l.n2.data(), l.rstd2.data());
   linear(l.n2.data(), rows, w.w_gate, Param{}, l.gate.data());
   linear(l.n2.data(), rows, w.w_up, Param{}, l.up.data());
-  swiglu(l.gate.data(), l.up.data(), rows * c.intermediate, l.act.data());
+  for_row_blocks(rows, threads, [&](std::size_t begin, std::size_t end) {
+    const std::size_t at = begin * c.intermediate;
+    swiglu(&l.gate[at], &l.up[at], (end - begin) * c.intermediate, &l.act[at]);
+  });
   gemm_nt(rows, h, c.intermediate, l.act.data(), c.intermediate, w.w_down.data.data(),
           c.intermediate, 1.0f, x, h);
 }
@@ -105,7 +119,7 @@ double log_softmax_at(const float* row, std::size_t n, std::uint32_t target) noe
   float max = row[0];
   for (std::size_t j = 1; j < n; ++j) max = std::max(max, row[j]);
   double sum = 0;
-  for (std::size_t j = 0; j < n; ++j) sum += std::exp(static_cast<double>(row[j]) - max);
+  for (std::size_t j = 0; j < n; ++j) sum += std::exp(row[j] - max);  // f32 exp, f64 sum
   return static_cast<double>(row[target]) - max - std::log(sum);
 }
 
