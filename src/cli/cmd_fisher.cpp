@@ -33,6 +33,10 @@ int run_fisher(const FisherArgs& args) {
                                                 ? read_token_file(args.tokens_file)
                                                 : read_text_file(args.text_file);
   const Model model = load_model(args.model, args.options.threads);
+  with_context(fmt::format("model '{}'", args.model), [&] {
+    check_token_ids(tokens, model.config.vocab,
+                    args.text_file.empty() ? args.tokens_file : args.text_file);
+  });
   TokenProgress progress(args.model, "sequences");
   const FisherResult result = with_context(fmt::format("model '{}'", args.model), [&] {
     return compute_fisher(model, tokens, args.options,

@@ -25,10 +25,14 @@ void TokenProgress::update(std::size_t done, std::size_t total) {
   draw(false);
 }
 
-void TokenProgress::finish() { draw(true); }
+void TokenProgress::finish() {
+  if (!terminal_ && drawn_done_ == done_ && drawn_done_ != 0) return;  // already shown
+  draw(true);
+}
 
 void TokenProgress::draw(bool final) {
   if (verbosity() < Verbosity::kNormal) return;
+  drawn_done_ = done_;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double rate = seconds > 0 ? static_cast<double>(done_) / seconds : 0.0;

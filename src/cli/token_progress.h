@@ -19,6 +19,7 @@ class TokenProgress {
   void draw(bool final);
   std::string label_, unit_;
   std::size_t done_ = 0, total_ = 0;
+  std::size_t drawn_done_ = 0;  // done_ when last drawn
   std::chrono::steady_clock::time_point start_, last_;
   bool terminal_;
 };

@@ -84,8 +84,8 @@ TEST_F(EvalCli, ShowsProgressOnStderr) {
 TEST_F(EvalCli, TokenIdsBeyondTheVocabularyAreNamed) {
   const RunResult r = run_weld("eval -q " + path("m/base") + " --tokens " + path("ids.bin"));
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "weld: error: model '" + path("m/base") +
-                       "': tokens: token 1 is id 300, not below the vocabulary size 256\n");
+  EXPECT_EQ(r.err, "weld: error: model '" + path("m/base") + "': " + path("ids.bin") +
+                       ": token 1 is id 300, not below the vocabulary size 256\n");
 }
 
 TEST_F(EvalCli, MissingFilesAreNamed) {
