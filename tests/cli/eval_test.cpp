@@ -74,6 +74,40 @@ TEST_F(EvalCli, SeveralModelsMakeATable) {
   EXPECT_THAT(r.out, HasSubstr(path("m/ft-1")));
 }
 
+TEST_F(EvalCli, SeveralModelsWithJsonMakeOneArray) {
+  const RunResult r = run_weld("eval -q " + path("m/base") + " " + path("m/ft-1") + " --text " +
+                               path("text.txt") + " --context 256 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const nlohmann::json j = last_json_line(r.out);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["model"], path("m/base"));
+  EXPECT_EQ(j[1]["model"], path("m/ft-1"));
+  EXPECT_NE(j[0]["nll"], j[1]["nll"]);
+}
+
+TEST_F(EvalCli, TokenFileGivesTheSameResultAsTheSameBytesAsText) {
+  const std::string text = read_file(path("text.txt"));
+  std::string ids;
+  for (unsigned char c : text) ids += std::string{static_cast<char>(c), 0, 0, 0};
+  write_file(dir_ / "text.bin", ids);
+  const RunResult a = run_weld("eval -q " + path("m/base") + " --text " + path("text.txt") +
+                               " --context 300 --json");
+  const RunResult b = run_weld("eval -q " + path("m/base") + " --tokens " + (dir_ / "text.bin") +
+                               " --context 300 --json");
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_EQ(last_json_line(a.out)["nll"], last_json_line(b.out)["nll"]);
+  EXPECT_EQ(last_json_line(b.out)["tokens"], 897);  // 3 windows of 300, 299 each
+  EXPECT_FALSE(last_json_line(b.out).contains("bits_per_byte"));
+}
+
+TEST_F(EvalCli, SynthVocabMustBeANumberOrBytes) {
+  const RunResult r = run_weld("synth -q " + (dir_ / "x") + " --vocab words");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.err, HasSubstr("--vocab must be a positive number or 'bytes', got 'words'"));
+}
+
 TEST_F(EvalCli, ShowsProgressOnStderr) {
   const RunResult r = run_weld("eval " + path("m/base") + " --text " + path("text.txt") +
                                " --context 64");
