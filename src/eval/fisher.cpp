@@ -52,6 +52,7 @@ FisherResult compute_fisher(const Model& model, const std::vector<std::uint32_t>
   EvalOptions eval_options;
   eval_options.context = options.context;
   const std::size_t context = resolve_context(model, eval_options);
+  if (context < 2) fail("--context must be at least 2 tokens, got {}", context);
   std::vector<Window> windows = plan_windows(tokens.size(), context, context);
   std::erase_if(windows, [](const Window& w) { return w.end - w.begin < 2; });
   if (options.samples) {

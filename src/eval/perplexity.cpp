@@ -34,6 +34,7 @@ EvalResult evaluate(const Model& model, const std::vector<std::uint32_t>& tokens
                     const std::function<void(std::size_t, std::size_t)>& progress) {
   const auto start = std::chrono::steady_clock::now();
   const std::size_t context = resolve_context(model, options);
+  if (context < 2) fail("--context must be at least 2 tokens, got {}", context);
   const std::size_t stride = options.stride ? options.stride : context;
   if (stride > context) fail("--stride {} exceeds --context {}", stride, context);
   check_token_ids(tokens, model.config.vocab, "tokens");

@@ -124,6 +124,10 @@ TEST(Evaluate, BadInputIsNamed) {
   o.stride = 5;
   EXPECT_EQ(test::error_message([&] { evaluate(m, {1, 2, 3}, o); }),
             "--stride 5 exceeds --context 4");
+  o.context = 1;
+  o.stride = 1;
+  EXPECT_EQ(test::error_message([&] { evaluate(m, {1, 2, 3}, o); }),
+            "--context must be at least 2 tokens, got 1");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <numbers>
 #include <vector>
 
 #include "model/model.h"
@@ -47,7 +48,7 @@ inline std::vector<double> ref_inv_freq(const ModelConfig& c) {
   if (!c.llama3_scaling) return f;
   const Llama3RopeScaling& s = *c.llama3_scaling;
   for (double& v : f) {
-    const double wavelen = 2 * M_PI / v;
+    const double wavelen = 2 * std::numbers::pi / v;
     const double low = s.original_max_position_embeddings / s.low_freq_factor;
     const double high = s.original_max_position_embeddings / s.high_freq_factor;
     if (wavelen < high) continue;  // high frequency: unchanged
