@@ -6,26 +6,10 @@
 #include <vector>
 
 #include "model/blas.h"
-#include "util/parallel.h"
+#include "model/ops.h"
 
 namespace weld {
 namespace {
-
-// Rows of a score matrix handed to one task; below this many rows in all, one thread.
-constexpr std::size_t kRowsPerTask = 64;
-
-// Runs fn(first_row, end_row) over [0, n) in blocks, on threads only when worth it.
-template <typename Fn>
-void for_row_blocks(std::size_t n, unsigned threads, Fn&& fn) {
-  const std::size_t blocks = (n + kRowsPerTask - 1) / kRowsPerTask;
-  if (blocks <= 1 || threads <= 1) {
-    fn(std::size_t{0}, n);
-    return;
-  }
-  parallel_for(blocks, threads, [&](std::size_t b, unsigned) {
-    fn(b * kRowsPerTask, std::min(n, (b + 1) * kRowsPerTask));
-  });
-}
 
 // The first key position query i may see.
 std::size_t first_visible(const ModelConfig& c, std::size_t i) {

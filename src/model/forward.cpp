@@ -11,16 +11,6 @@
 
 namespace weld {
 
-void for_row_blocks(std::size_t rows, unsigned threads,
-                    const std::function<void(std::size_t, std::size_t)>& fn) {
-  constexpr std::size_t kRowsPerTask = 64;  // a task is worth a thread hand-off
-  const std::size_t blocks = (rows + kRowsPerTask - 1) / kRowsPerTask;
-  if (blocks <= 1 || threads <= 1) return fn(0, rows);
-  parallel_for(blocks, threads, [&](std::size_t b, unsigned) {
-    fn(b * kRowsPerTask, std::min(rows, (b + 1) * kRowsPerTask));
-  });
-}
-
 namespace {
 
 // Rows of logits computed at once by target_log_probs.

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <vector>
 
 #include "model/batch.h"
@@ -43,11 +42,6 @@ std::vector<float> compute_logits(const Model& model, const float* hidden, std::
 constexpr std::uint32_t kNoTarget = 0xffffffffu;
 std::vector<double> target_log_probs(const Model& model, const std::vector<float>& hidden,
                                      const std::vector<std::uint32_t>& targets, unsigned threads);
-
-// fn(begin, end) over [0, rows) in blocks of rows, on `threads` threads when there are
-// several blocks. Each row's result must not depend on the block it falls in.
-void for_row_blocks(std::size_t rows, unsigned threads,
-                    const std::function<void(std::size_t, std::size_t)>& fn);
 
 // log softmax(row)[target], in double, for a row of n logits.
 double log_softmax_at(const float* row, std::size_t n, std::uint32_t target) noexcept;

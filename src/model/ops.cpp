@@ -1,8 +1,21 @@
 #include "model/ops.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "util/parallel.h"
+
 namespace weld {
+
+void for_row_blocks(std::size_t rows, unsigned threads,
+                    const std::function<void(std::size_t, std::size_t)>& fn) {
+  constexpr std::size_t kRowsPerTask = 64;  // enough work to be worth a thread hand-off
+  const std::size_t blocks = (rows + kRowsPerTask - 1) / kRowsPerTask;
+  if (blocks <= 1 || threads <= 1) return fn(0, rows);
+  parallel_for(blocks, threads, [&](std::size_t b, unsigned) {
+    fn(b * kRowsPerTask, std::min(rows, (b + 1) * kRowsPerTask));
+  });
+}
 
 void rmsnorm(const float* x, const float* weight, std::size_t rows, std::size_t n, float eps,
              float* y, float* rstd) noexcept {

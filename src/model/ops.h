@@ -1,10 +1,17 @@
 // Row-wise pieces of the decoder: RMSNorm and the SwiGLU gate, forward and backward.
-// Each works on `rows` rows of `n` contiguous floats; never throws, never allocates.
+// The kernels work on `rows` rows of `n` contiguous floats and never throw or allocate;
+// for_row_blocks spreads a kernel over threads.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 namespace weld {
+
+// fn(begin, end) over [0, rows) in blocks of 64 rows, on `threads` threads when there are
+// several blocks. Each row's result must not depend on the block it falls in.
+void for_row_blocks(std::size_t rows, unsigned threads,
+                    const std::function<void(std::size_t, std::size_t)>& fn);
 
 // y = x * rsqrt(mean(x^2) + eps) * weight, as transformers' LlamaRMSNorm (in f32).
 // rstd[r] receives rsqrt(mean(x^2) + eps) of each row.
