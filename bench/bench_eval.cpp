@@ -51,13 +51,20 @@ Options parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--work") o.work = next();
-    else if (a == "--tokens") o.tokens = std::stoul(next());
-    else if (a == "--context") o.context = std::stoul(next());
-    else if (a == "--batch") o.batch = std::stoul(next());
-    else if (a == "--samples") o.samples = std::stoul(next());
-    else if (a == "--threads") o.threads = static_cast<unsigned>(std::stoul(next()));
-    else if (a == "--small") o.small = true;
+    if (a == "--work")
+      o.work = next();
+    else if (a == "--tokens")
+      o.tokens = std::stoul(next());
+    else if (a == "--context")
+      o.context = std::stoul(next());
+    else if (a == "--batch")
+      o.batch = std::stoul(next());
+    else if (a == "--samples")
+      o.samples = std::stoul(next());
+    else if (a == "--threads")
+      o.threads = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--small")
+      o.small = true;
     else {
       std::fprintf(stderr, "bench_eval: unknown option %s\n", a.c_str());
       std::exit(2);
@@ -114,10 +121,11 @@ int main(int argc, char** argv) {
     std::uint64_t gemm0 = weld::gemm_nanoseconds();
     const weld::EvalResult r = weld::evaluate(model, tokens, e);
     double gemm_s = static_cast<double>(weld::gemm_nanoseconds() - gemm0) / 1e9;
-    std::printf("eval:   %zu tokens (context %zu, batch %zu) in %.2fs = %.1f tokens/s; "
-                "sgemm %.2fs = %.0f%%; nll %.4f\n",
-                r.tokens, o.context, o.batch, r.seconds, static_cast<double>(r.tokens) / r.seconds,
-                gemm_s, 100 * gemm_s / r.seconds, r.nll);
+    std::printf(
+        "eval:   %zu tokens (context %zu, batch %zu) in %.2fs = %.1f tokens/s; "
+        "sgemm %.2fs = %.0f%%; nll %.4f\n",
+        r.tokens, o.context, o.batch, r.seconds, static_cast<double>(r.tokens) / r.seconds, gemm_s,
+        100 * gemm_s / r.seconds, r.nll);
 
     weld::FisherOptions f;
     f.context = o.context;
@@ -126,11 +134,12 @@ int main(int argc, char** argv) {
     gemm0 = weld::gemm_nanoseconds();
     const weld::FisherResult fr = weld::compute_fisher(model, tokens, f);
     gemm_s = static_cast<double>(weld::gemm_nanoseconds() - gemm0) / 1e9;
-    std::printf("fisher: %zu sequences of %zu tokens in %.2fs = %.1f tokens/s; sgemm %.2fs = "
-                "%.0f%%\n",
-                fr.sequences, o.context, fr.seconds,
-                static_cast<double>(fr.sequences * o.context) / fr.seconds, gemm_s,
-                100 * gemm_s / fr.seconds);
+    std::printf(
+        "fisher: %zu sequences of %zu tokens in %.2fs = %.1f tokens/s; sgemm %.2fs = "
+        "%.0f%%\n",
+        fr.sequences, o.context, fr.seconds,
+        static_cast<double>(fr.sequences * o.context) / fr.seconds, gemm_s,
+        100 * gemm_s / fr.seconds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_eval: %s\n", e.what());
     return 1;

@@ -31,12 +31,12 @@ struct Row {
 
 nlohmann::ordered_json row_json(const Row& row, bool text) {
   const EvalResult& r = row.result;
-  nlohmann::ordered_json j = {{"tokens", r.tokens},
-                              {"nll", r.nll},
-                              {"perplexity", r.perplexity},
-                              {"seconds", r.seconds},
-                              {"tokens_per_second",
-                               r.seconds > 0 ? static_cast<double>(r.tokens) / r.seconds : 0.0}};
+  nlohmann::ordered_json j = {
+      {"tokens", r.tokens},
+      {"nll", r.nll},
+      {"perplexity", r.perplexity},
+      {"seconds", r.seconds},
+      {"tokens_per_second", r.seconds > 0 ? static_cast<double>(r.tokens) / r.seconds : 0.0}};
   if (text) j["bits_per_byte"] = r.nll / std::log(2.0);
   return j;
 }
@@ -100,12 +100,12 @@ CommandAction setup_eval(CLI::App& command) {
   auto args = std::make_shared<EvalArgs>();
   EvalOptions& o = args->options;
   o.threads = hardware_threads();
-  command.add_option("model_dir", args->models, "model directories (several: a table)")
-      ->required();
+  command.add_option("model_dir", args->models, "model directories (several: a table)")->required();
   command.add_option("--tokens", args->tokens_file, "token ids, uint32 little-endian");
   command.add_option("--text", args->text_file, "raw bytes, for byte-vocabulary models");
-  command.add_option("--context", o.context,
-                     "window length (default max_position_embeddings, at most 1024)")
+  command
+      .add_option("--context", o.context,
+                  "window length (default max_position_embeddings, at most 1024)")
       ->check(CLI::PositiveNumber);
   command.add_option("--stride", o.stride, "window step; < context scores only new tokens")
       ->check(CLI::PositiveNumber);

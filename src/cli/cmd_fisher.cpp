@@ -29,9 +29,8 @@ int run_fisher(const FisherArgs& args) {
     if (!args.force) fail("'{}' exists (use --force to replace it)", args.out);
     std::filesystem::remove(args.out);
   }
-  const std::vector<std::uint32_t> tokens = args.text_file.empty()
-                                                ? read_token_file(args.tokens_file)
-                                                : read_text_file(args.text_file);
+  const std::vector<std::uint32_t> tokens =
+      args.text_file.empty() ? read_token_file(args.tokens_file) : read_text_file(args.text_file);
   const Model model = load_model(args.model, args.options.threads);
   with_context(fmt::format("model '{}'", args.model), [&] {
     check_token_ids(tokens, model.config.vocab,
@@ -39,8 +38,9 @@ int run_fisher(const FisherArgs& args) {
   });
   TokenProgress progress(args.model, "sequences");
   const FisherResult result = with_context(fmt::format("model '{}'", args.model), [&] {
-    return compute_fisher(model, tokens, args.options,
-                          [&](std::size_t done, std::size_t total) { progress.update(done, total); });
+    return compute_fisher(model, tokens, args.options, [&](std::size_t done, std::size_t total) {
+      progress.update(done, total);
+    });
   });
   progress.finish();
   write_fisher(args.out, result.fisher,
@@ -67,10 +67,12 @@ CommandAction setup_fisher(CLI::App& command) {
   command.add_option("--out", args->out, "the .safetensors file to write")->required();
   command.add_option("--samples", o.samples, "sequences to average over (default: all)")
       ->check(CLI::PositiveNumber);
-  command.add_option("--context", o.context,
-                     "sequence length (default max_position_embeddings, at most 1024)")
+  command
+      .add_option("--context", o.context,
+                  "sequence length (default max_position_embeddings, at most 1024)")
       ->check(CLI::PositiveNumber);
-  auto* empirical = command.add_flag("--empirical", args->empirical, "labels from the data (default)");
+  auto* empirical =
+      command.add_flag("--empirical", args->empirical, "labels from the data (default)");
   command.add_flag("--sampled", o.sampled, "labels drawn from the model's own distribution")
       ->excludes(empirical);
   command.add_option("--seed", o.seed, "seed for --sampled labels (default 42)");

@@ -36,9 +36,8 @@ void TokenProgress::draw(bool final) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double rate = seconds > 0 ? static_cast<double>(done_) / seconds : 0.0;
-  std::fprintf(stderr, "%s%s: %zu/%zu %s  %.1f %s/s%s", terminal_ ? "\r\033[K" : "",
-               label_.c_str(), done_, total_, unit_.c_str(), rate, unit_.c_str(),
-               terminal_ && !final ? "" : "\n");
+  std::fprintf(stderr, "%s%s: %zu/%zu %s  %.1f %s/s%s", terminal_ ? "\r\033[K" : "", label_.c_str(),
+               done_, total_, unit_.c_str(), rate, unit_.c_str(), terminal_ && !final ? "" : "\n");
   std::fflush(stderr);
 }
 

@@ -85,7 +85,8 @@ FisherResult compute_fisher(const Model& model, const std::vector<std::uint32_t>
     log_likelihood_gradient(model, sequence, targets, grads, options.threads);
     std::vector<Param*> f = result.fisher.params(), g = grads.params();
     for (std::size_t i = 0; i < f.size(); ++i)
-      for (std::size_t j = 0; j < f[i]->data.size(); ++j) f[i]->data[j] += g[i]->data[j] * g[i]->data[j];
+      for (std::size_t j = 0; j < f[i]->data.size(); ++j)
+        f[i]->data[j] += g[i]->data[j] * g[i]->data[j];
     result.tokens += sequence.size() - 1;
     if (progress) progress(s + 1, windows.size());
   }
@@ -93,8 +94,7 @@ FisherResult compute_fisher(const Model& model, const std::vector<std::uint32_t>
   for (Param* p : result.fisher.params())
     for (float& v : p->data) v *= inv;
   result.sequences = windows.size();
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
@@ -103,8 +103,8 @@ void write_fisher(const std::string& path, const Weights& fisher,
   std::vector<PlannedTensor> planned;
   const std::vector<const Param*> params = fisher.params();
   for (const Param* p : params)
-    planned.push_back({p->name, DType::kF32,
-                       std::vector<std::uint64_t>(p->shape.begin(), p->shape.end())});
+    planned.push_back(
+        {p->name, DType::kF32, std::vector<std::uint64_t>(p->shape.begin(), p->shape.end())});
   const std::unique_ptr<SafetensorsWriter> writer =
       SafetensorsWriter::create(path, std::move(planned), metadata);
   for (std::size_t i = 0; i < params.size(); ++i)

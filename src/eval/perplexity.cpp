@@ -67,8 +67,7 @@ EvalResult evaluate(const Model& model, const std::vector<std::uint32_t>& tokens
   }
   result.nll = result.tokens ? nll_sum / static_cast<double>(result.tokens) : 0.0;
   result.perplexity = std::exp(result.nll);
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

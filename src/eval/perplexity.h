@@ -19,7 +19,7 @@
 namespace weld {
 
 struct Window {
-  std::size_t begin, end;  // tokens [begin, end)
+  std::size_t begin, end;    // tokens [begin, end)
   std::size_t first_scored;  // positions [first_scored, end) are predicted and scored
 };
 

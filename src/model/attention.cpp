@@ -38,10 +38,10 @@ struct HeadView {
 };
 
 // Probabilities of one (sequence, head) into p (t x t).
-void head_probs(const ModelConfig& c, const HeadView& h, const float* q, const float* k,
-                float* p, unsigned threads) {
-  gemm_nt(h.t, h.t, h.hd, q + h.row0 * h.qd + h.q_off, h.qd, k + h.row0 * h.kvd + h.kv_off,
-          h.kvd, 0.0f, p, h.t);
+void head_probs(const ModelConfig& c, const HeadView& h, const float* q, const float* k, float* p,
+                unsigned threads) {
+  gemm_nt(h.t, h.t, h.hd, q + h.row0 * h.qd + h.q_off, h.qd, k + h.row0 * h.kvd + h.kv_off, h.kvd,
+          0.0f, p, h.t);
   softmax_rows(c, p, h.t, threads);
 }
 
@@ -50,8 +50,8 @@ void for_each_head(const ModelConfig& c, const Batch& batch, Fn&& fn) {
   const std::size_t group = c.heads / c.kv_heads;
   for (std::size_t s = 0; s < batch.n_sequences(); ++s)
     for (std::size_t head = 0; head < c.heads; ++head)
-      fn(HeadView{batch.length(s), batch.starts[s], head * c.head_dim,
-                  head / group * c.head_dim, c.q_dim(), c.kv_dim(), c.head_dim});
+      fn(HeadView{batch.length(s), batch.starts[s], head * c.head_dim, head / group * c.head_dim,
+                  c.q_dim(), c.kv_dim(), c.head_dim});
 }
 
 }  // namespace

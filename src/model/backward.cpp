@@ -11,8 +11,8 @@ namespace weld {
 namespace {
 
 // y = x W^T (+ b): dW += dy^T x, db += colsum(dy), dx (+)= dy W.
-void linear_backward(const float* x, const float* dy, std::size_t rows, const Param& w,
-                     Param& dw, Param* db, float* dx, float dx_beta) {
+void linear_backward(const float* x, const float* dy, std::size_t rows, const Param& w, Param& dw,
+                     Param* db, float* dx, float dx_beta) {
   const std::size_t out = w.shape[0], in = w.shape[1];
   gemm_tn(out, in, rows, dy, out, x, in, 1.0f, dw.data.data(), in);
   if (db && db->present())
@@ -21,8 +21,7 @@ void linear_backward(const float* x, const float* dy, std::size_t rows, const Pa
   gemm_nn(rows, in, out, dy, out, w.data.data(), in, dx_beta, dx, in);
 }
 
-void unrope(const ModelConfig& c, const Batch& batch, const RopeTable& rope, float* dq,
-            float* dk) {
+void unrope(const ModelConfig& c, const Batch& batch, const RopeTable& rope, float* dq, float* dk) {
   for (std::size_t s = 0; s < batch.n_sequences(); ++s)
     for (std::size_t p = 0; p < batch.length(s); ++p) {
       const std::size_t r = batch.starts[s] + p;
@@ -48,8 +47,8 @@ void layer_backward(const Model& model, const LayerWeights& w, const LayerCache&
   });
   linear_backward(l.n2.data(), d_gate.data(), rows, w.w_gate, g.w_gate, nullptr, dn.data(), 0.0f);
   linear_backward(l.n2.data(), d_up.data(), rows, w.w_up, g.w_up, nullptr, dn.data(), 1.0f);
-  rmsnorm_backward(l.x_mid.data(), w.mlp_norm.data.data(), l.rstd2.data(), dn.data(), rows, h,
-                   dx, g.mlp_norm.data.data());
+  rmsnorm_backward(l.x_mid.data(), w.mlp_norm.data.data(), l.rstd2.data(), dn.data(), rows, h, dx,
+                   g.mlp_norm.data.data());
   // Attention
   std::vector<float> d_att(rows * c.q_dim()), dq(rows * c.q_dim());
   std::vector<float> dk(rows * c.kv_dim()), dv(rows * c.kv_dim());
@@ -60,8 +59,8 @@ void layer_backward(const Model& model, const LayerWeights& w, const LayerCache&
   linear_backward(l.n1.data(), dq.data(), rows, w.wq, g.wq, &g.bq, dn.data(), 0.0f);
   linear_backward(l.n1.data(), dk.data(), rows, w.wk, g.wk, &g.bk, dn.data(), 1.0f);
   linear_backward(l.n1.data(), dv.data(), rows, w.wv, g.wv, &g.bv, dn.data(), 1.0f);
-  rmsnorm_backward(l.x_in.data(), w.attn_norm.data.data(), l.rstd1.data(), dn.data(), rows, h,
-                   dx, g.attn_norm.data.data());
+  rmsnorm_backward(l.x_in.data(), w.attn_norm.data.data(), l.rstd1.data(), dn.data(), rows, h, dx,
+                   g.attn_norm.data.data());
 }
 
 }  // namespace
@@ -85,16 +84,16 @@ void nll_logit_gradient(std::vector<float>& logits, const std::vector<std::uint3
 }
 
 void backward(const Model& model, const Batch& batch, const ForwardCache& cache,
-              const std::vector<float>& hidden, const std::vector<float>& d_logits,
-              Weights& grads, unsigned threads) {
+              const std::vector<float>& hidden, const std::vector<float>& d_logits, Weights& grads,
+              unsigned threads) {
   const ModelConfig& c = model.config;
   const Weights& w = model.weights;
   const std::size_t rows = batch.rows(), h = c.hidden;
   // Output projection (lm_head, or the embeddings when tied) and the final norm.
   Param& d_out = w.lm_head.present() ? grads.lm_head : grads.embed;
   std::vector<float> d_hidden(rows * h), dx(rows * h, 0.0f);
-  linear_backward(hidden.data(), d_logits.data(), rows, w.output(), d_out, nullptr,
-                  d_hidden.data(), 0.0f);
+  linear_backward(hidden.data(), d_logits.data(), rows, w.output(), d_out, nullptr, d_hidden.data(),
+                  0.0f);
   rmsnorm_backward(cache.x_final.data(), w.final_norm.data.data(), cache.rstd_final.data(),
                    d_hidden.data(), rows, h, dx.data(), grads.final_norm.data.data());
   for (std::size_t i = c.layers; i-- > 0;)

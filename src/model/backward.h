@@ -11,8 +11,8 @@ namespace weld {
 // Adds d(loss)/d(parameter) into `grads` (shaped as model.weights, e.g. by zeros_like).
 // d_logits: [rows, vocab]. hidden: forward_hidden's result for the same batch and cache.
 void backward(const Model& model, const Batch& batch, const ForwardCache& cache,
-              const std::vector<float>& hidden, const std::vector<float>& d_logits,
-              Weights& grads, unsigned threads);
+              const std::vector<float>& hidden, const std::vector<float>& d_logits, Weights& grads,
+              unsigned threads);
 
 // d(sum of -log p(target))/d(logits) = softmax(logits) - onehot(target) on rows with a
 // target, 0 on the others. Overwrites `logits` ([rows, vocab]) with it.

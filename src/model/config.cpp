@@ -41,9 +41,10 @@ std::string read_architecture(const nlohmann::json& c) {
   const std::string arch = it->front().get<std::string>();
   for (std::string_view known : kArchitectures)
     if (arch == known) return arch;
-  fail("unsupported architecture '{}' (weld eval knows LlamaForCausalLM, MistralForCausalLM, "
-       "Qwen2ForCausalLM)",
-       arch);
+  fail(
+      "unsupported architecture '{}' (weld eval knows LlamaForCausalLM, MistralForCausalLM, "
+      "Qwen2ForCausalLM)",
+      arch);
 }
 
 std::optional<Llama3RopeScaling> read_rope_scaling(const nlohmann::json& c) {
@@ -94,7 +95,7 @@ ModelConfig parse_model_config(const nlohmann::json& c) {
                    ? get_size(c, "num_key_value_heads")
                    : m.heads;
   m.head_dim = c.contains("head_dim") && !c["head_dim"].is_null() ? get_size(c, "head_dim")
-                                                                   : m.hidden / m.heads;
+                                                                  : m.hidden / m.heads;
   m.vocab = get_size(c, "vocab_size");
   m.max_positions = get_size(c, "max_position_embeddings");
   m.rms_norm_eps = get_number(c, "rms_norm_eps", m.rms_norm_eps);

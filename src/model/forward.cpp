@@ -114,8 +114,7 @@ double log_softmax_at(const float* row, std::size_t n, std::uint32_t target) noe
 }
 
 std::vector<double> target_log_probs(const Model& model, const std::vector<float>& hidden,
-                                     const std::vector<std::uint32_t>& targets,
-                                     unsigned threads) {
+                                     const std::vector<std::uint32_t>& targets, unsigned threads) {
   const std::size_t h = model.config.hidden, v = model.config.vocab;
   std::vector<double> out(targets.size(), 0.0);
   for (std::size_t begin = 0; begin < targets.size(); begin += kLogitRows) {

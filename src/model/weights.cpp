@@ -94,7 +94,8 @@ Weights load_weights(const ModelDir& model, const ModelConfig& config, unsigned 
   Weights w = zero_weights(config);
   std::vector<Param*> params = w.params();
   with_context(fmt::format("model '{}'", model.path()), [&] {
-    parallel_for(params.size(), threads, [&](std::size_t i, unsigned) { load_param(model, *params[i]); });
+    parallel_for(params.size(), threads,
+                 [&](std::size_t i, unsigned) { load_param(model, *params[i]); });
   });
   return w;
 }

@@ -42,8 +42,8 @@ class EvalCli : public testing::Test {
 TempDir* EvalCli::family_ = nullptr;
 
 TEST_F(EvalCli, TextJsonReportsOneObject) {
-  const RunResult r =
-      run_weld("eval -q " + path("m/base") + " --text " + path("text.txt") + " --context 900 --json");
+  const RunResult r = run_weld("eval -q " + path("m/base") + " --text " + path("text.txt") +
+                               " --context 900 --json");
   ASSERT_EQ(r.status, 0) << r.err;
   const nlohmann::json j = last_json_line(r.out);
   EXPECT_EQ(j["tokens"], 899);  // one window of 900 bytes scores 899
@@ -109,8 +109,8 @@ TEST_F(EvalCli, SynthVocabMustBeANumberOrBytes) {
 }
 
 TEST_F(EvalCli, ShowsProgressOnStderr) {
-  const RunResult r = run_weld("eval " + path("m/base") + " --text " + path("text.txt") +
-                               " --context 64");
+  const RunResult r =
+      run_weld("eval " + path("m/base") + " --text " + path("text.txt") + " --context 64");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("tokens"));
 }

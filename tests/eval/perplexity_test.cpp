@@ -44,7 +44,8 @@ TEST(PlanWindows, StrideEqualToContextLeavesEachWindowsFirstToken) {
   ASSERT_EQ(w.size(), 3u);
   EXPECT_EQ(w[1].first_scored, 5u);
   EXPECT_EQ(w[2].first_scored, 9u);
-  EXPECT_EQ(test::error_message([] { plan_windows(1, 4, 4); }), "need at least 2 tokens to score, got 1");
+  EXPECT_EQ(test::error_message([] { plan_windows(1, 4, 4); }),
+            "need at least 2 tokens to score, got 1");
 }
 
 TEST(Evaluate, UniformModelHasPerplexityOfTheVocabularySize) {
@@ -54,7 +55,8 @@ TEST(Evaluate, UniformModelHasPerplexityOfTheVocabularySize) {
   o.context = 8;
   const EvalResult r = evaluate(m, stream(30, m.config.vocab), o);
   EXPECT_EQ(r.tokens, 26u);  // windows of 8 at 0, 8, 16, 24: 7 + 7 + 7 + 5
-  EXPECT_NEAR(r.perplexity, static_cast<double>(m.config.vocab), 1e-9 * static_cast<double>(m.config.vocab));
+  EXPECT_NEAR(r.perplexity, static_cast<double>(m.config.vocab),
+              1e-9 * static_cast<double>(m.config.vocab));
   EXPECT_NEAR(r.nll, std::log(static_cast<double>(m.config.vocab)), 1e-12);
 }
 
@@ -117,16 +119,22 @@ TEST(Evaluate, DefaultContextIsMaxPositionsCappedAt1024) {
 
 TEST(Evaluate, BadInputIsNamed) {
   const Model m = test::random_model(test::tiny_config("LlamaForCausalLM"), 25);
-  EXPECT_EQ(test::error_message([&] { evaluate(m, {1, 2, 19, 3}, {}); }),
+  EXPECT_EQ(test::error_message([&] {
+              evaluate(m, {1, 2, 19, 3}, {});
+            }),
             "tokens: token 2 is id 19, not below the vocabulary size 19");
   EvalOptions o;
   o.context = 4;
   o.stride = 5;
-  EXPECT_EQ(test::error_message([&] { evaluate(m, {1, 2, 3}, o); }),
+  EXPECT_EQ(test::error_message([&] {
+              evaluate(m, {1, 2, 3}, o);
+            }),
             "--stride 5 exceeds --context 4");
   o.context = 1;
   o.stride = 1;
-  EXPECT_EQ(test::error_message([&] { evaluate(m, {1, 2, 3}, o); }),
+  EXPECT_EQ(test::error_message([&] {
+              evaluate(m, {1, 2, 3}, o);
+            }),
             "--context must be at least 2 tokens, got 1");
 }
 

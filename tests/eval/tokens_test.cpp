@@ -10,7 +10,8 @@ namespace {
 
 TEST(Tokens, ReadsLittleEndianUint32) {
   test::TempDir dir;
-  test::write_file(dir / "t.bin", std::string("\x01\x00\x00\x00\x00\x01\x00\x00\xff\xff\xff\xff", 12));
+  test::write_file(dir / "t.bin",
+                   std::string("\x01\x00\x00\x00\x00\x01\x00\x00\xff\xff\xff\xff", 12));
   EXPECT_EQ(read_token_file(dir / "t.bin"), (std::vector<std::uint32_t>{1, 256, 0xffffffffu}));
 }
 
@@ -27,7 +28,9 @@ TEST(Tokens, BadFilesAreNamed) {
             dir / "t.bin" + ": 6 bytes is not a whole number of uint32 token ids");
   EXPECT_EQ(test::error_message([&] { read_token_file(dir / "missing.bin"); }),
             dir / "missing.bin" + ": cannot open");
-  EXPECT_EQ(test::error_message([] { check_token_ids({0, 5, 9}, 9, "t.bin"); }),
+  EXPECT_EQ(test::error_message([] {
+              check_token_ids({0, 5, 9}, 9, "t.bin");
+            }),
             "t.bin: token 2 is id 9, not below the vocabulary size 9");
 }
 

@@ -6,8 +6,8 @@
 
 #include <cmath>
 
-#include "model/reference.h"
 #include "model/random_model.h"
+#include "model/reference.h"
 
 namespace weld {
 namespace {

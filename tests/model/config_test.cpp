@@ -10,11 +10,17 @@ namespace {
 using test::error_message;
 
 nlohmann::json llama() {
-  return {{"architectures", {"LlamaForCausalLM"}}, {"hidden_size", 64},
-          {"intermediate_size", 176}, {"num_hidden_layers", 4},
-          {"num_attention_heads", 4}, {"num_key_value_heads", 2},
-          {"vocab_size", 256}, {"max_position_embeddings", 2048},
-          {"rms_norm_eps", 1e-5}, {"rope_theta", 500000.0}, {"hidden_act", "silu"}};
+  return {{"architectures", {"LlamaForCausalLM"}},
+          {"hidden_size", 64},
+          {"intermediate_size", 176},
+          {"num_hidden_layers", 4},
+          {"num_attention_heads", 4},
+          {"num_key_value_heads", 2},
+          {"vocab_size", 256},
+          {"max_position_embeddings", 2048},
+          {"rms_norm_eps", 1e-5},
+          {"rope_theta", 500000.0},
+          {"hidden_act", "silu"}};
 }
 
 TEST(ModelConfig, ReadsLlama) {
@@ -50,8 +56,11 @@ TEST(ModelConfig, Qwen2HasQkvBiasAndMistralItsWindow) {
 
 TEST(ModelConfig, ReadsLlama3RopeScaling) {
   nlohmann::json j = llama();
-  j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 32.0}, {"low_freq_factor", 1.0},
-                       {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
+  j["rope_scaling"] = {{"rope_type", "llama3"},
+                       {"factor", 32.0},
+                       {"low_freq_factor", 1.0},
+                       {"high_freq_factor", 4.0},
+                       {"original_max_position_embeddings", 8192}};
   const ModelConfig c = parse_model_config(j);
   ASSERT_TRUE(c.llama3_scaling);
   EXPECT_EQ(c.llama3_scaling->factor, 32.0);

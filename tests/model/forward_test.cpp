@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "model/blas.h"
-#include "model/reference.h"
 #include "model/random_model.h"
+#include "model/reference.h"
 #include "support/error_message.h"
 
 namespace weld {
@@ -91,7 +91,8 @@ TEST(Forward, Llama3ScalingKeepsSmoothsAndDividesByWavelength) {
 
 TEST(Forward, SequencesInABatchAreIndependent) {
   const Model m = test::random_model(test::tiny_config("LlamaForCausalLM"), 6);
-  const std::vector<std::uint32_t> a(kTokens.begin(), kTokens.begin() + 7), b(kTokens.begin() + 7, kTokens.end());
+  const std::vector<std::uint32_t> a(kTokens.begin(), kTokens.begin() + 7),
+      b(kTokens.begin() + 7, kTokens.end());
   Batch both, only_b;
   both.add(a);
   both.add(b);
@@ -113,7 +114,8 @@ TEST(Forward, SameResultOnAnyThreadCount) {
   c.max_positions = 512;
   const Model m = test::random_model(c, 7, 0.1f);
   std::vector<std::uint32_t> tokens(200);
-  for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<std::uint32_t>(i * 7919 % c.vocab);
+  for (std::size_t i = 0; i < tokens.size(); ++i)
+    tokens[i] = static_cast<std::uint32_t>(i * 7919 % c.vocab);
   Batch batch;
   batch.add(tokens);
   std::vector<std::vector<float>> results;
@@ -134,7 +136,8 @@ TEST(Forward, LoadsWeightsOfEveryFloatType) {
     Model m = test::random_model(test::tiny_config("Qwen2ForCausalLM"), 8);
     test::write_model(dir.path(), m, dtype);  // rounds m's weights as written
     const Model loaded = load_model(dir.path(), 2);
-    const std::vector<const Param*> a = std::as_const(m.weights).params(), b = loaded.weights.params();
+    const std::vector<const Param*> a = std::as_const(m.weights).params(),
+                                    b = loaded.weights.params();
     ASSERT_EQ(a.size(), b.size());
     for (std::size_t i = 0; i < a.size(); ++i) {
       EXPECT_EQ(a[i]->name, b[i]->name);
@@ -158,8 +161,9 @@ TEST(Forward, LoadErrorsNameTheTensor) {
   cfg["architectures"] = {"Qwen2ForCausalLM"};
   test::TempDir dir2;
   test::write_model(dir2.path(), m, DType::kF32, cfg);
-  EXPECT_EQ(test::error_message([&] { load_model(dir2.path(), 1); }),
-            "model '" + dir2.path() + "': tensor 'model.layers.0.self_attn.q_proj.bias' is missing");
+  EXPECT_EQ(
+      test::error_message([&] { load_model(dir2.path(), 1); }),
+      "model '" + dir2.path() + "': tensor 'model.layers.0.self_attn.q_proj.bias' is missing");
 }
 
 TEST(Forward, UnknownArchitectureIsAnError) {

@@ -29,12 +29,12 @@ inline nlohmann::json config_json(const ModelConfig& c) {
                       {"tie_word_embeddings", c.tie_embeddings}};
   if (c.sliding_window) j["sliding_window"] = c.sliding_window;
   if (c.llama3_scaling)
-    j["rope_scaling"] = {{"rope_type", "llama3"},
-                         {"factor", c.llama3_scaling->factor},
-                         {"low_freq_factor", c.llama3_scaling->low_freq_factor},
-                         {"high_freq_factor", c.llama3_scaling->high_freq_factor},
-                         {"original_max_position_embeddings",
-                          c.llama3_scaling->original_max_position_embeddings}};
+    j["rope_scaling"] = {
+        {"rope_type", "llama3"},
+        {"factor", c.llama3_scaling->factor},
+        {"low_freq_factor", c.llama3_scaling->low_freq_factor},
+        {"high_freq_factor", c.llama3_scaling->high_freq_factor},
+        {"original_max_position_embeddings", c.llama3_scaling->original_max_position_embeddings}};
   return j;
 }
 
@@ -74,8 +74,8 @@ inline void write_model(const std::string& dir, Model& m, DType dtype = DType::k
   std::vector<TinyTensor> tensors;
   for (Param* p : m.weights.params()) {
     round_through(dtype, p->data.data(), p->data.size());
-    tensors.push_back({p->name, std::vector<std::uint64_t>(p->shape.begin(), p->shape.end()),
-                       p->data, dtype});
+    tensors.push_back(
+        {p->name, std::vector<std::uint64_t>(p->shape.begin(), p->shape.end()), p->data, dtype});
   }
   write_tiny_model(dir, tensors, config.is_null() ? config_json(m.config) : config);
 }

@@ -44,7 +44,8 @@ inline Mat ref_rmsnorm(const Mat& x, const std::vector<double>& g, double eps) {
 inline std::vector<double> ref_inv_freq(const ModelConfig& c) {
   std::vector<double> f;
   for (std::size_t i = 0; i < c.head_dim; i += 2)
-    f.push_back(1.0 / std::pow(c.rope_theta, static_cast<double>(i) / static_cast<double>(c.head_dim)));
+    f.push_back(1.0 /
+                std::pow(c.rope_theta, static_cast<double>(i) / static_cast<double>(c.head_dim)));
   if (!c.llama3_scaling) return f;
   const Llama3RopeScaling& s = *c.llama3_scaling;
   for (double& v : f) {
