@@ -71,24 +71,6 @@ TEST(Forward, MultiHeadAttentionWithoutGroupingMatchesReference) {
   expect_matches_reference(test::random_model(c, 5), kTokens);
 }
 
-TEST(Forward, Llama3ScalingKeepsSmoothsAndDividesByWavelength) {
-  ModelConfig c = test::tiny_config("LlamaForCausalLM");
-  c.head_dim = 16;
-  c.rope_theta = 100;
-  const std::vector<float> plain = rope_inv_freq(c);
-  c.llama3_scaling = Llama3RopeScaling{8.0, 1.0, 4.0, 64};
-  const std::vector<float> scaled = rope_inv_freq(c);
-  ASSERT_EQ(scaled.size(), 8u);
-  EXPECT_EQ(scaled[0], plain[0]);  // wavelength 6.3 < 64 / 4
-  EXPECT_EQ(scaled[1], plain[1]);  // 11.2
-  // 19.9: smooth = (64 / 19.9 - 1) / 3 = 0.739; (1 - s) / 8 + s of the original.
-  const double wavelen = 2 * std::numbers::pi / plain[2];
-  const double smooth = (64 / wavelen - 1) / 3;
-  EXPECT_NEAR(scaled[2], plain[2] * ((1 - smooth) / 8 + smooth), 1e-6 * plain[2]);
-  EXPECT_NEAR(scaled[5], plain[5] / 8, 1e-7 * plain[5]);  // 112 > 64
-  EXPECT_NEAR(scaled[7], plain[7] / 8, 1e-7 * plain[7]);
-}
-
 TEST(Forward, SequencesInABatchAreIndependent) {
   const Model m = test::random_model(test::tiny_config("LlamaForCausalLM"), 6);
   const std::vector<std::uint32_t> a(kTokens.begin(), kTokens.begin() + 7),
