@@ -64,12 +64,12 @@ int run_eval(const EvalArgs& args) {
   std::vector<Row> rows;
   for (const std::string& path : args.models) {
     const Model model = load_model(path, args.options.threads);
-    with_context(fmt::format("model '{}'", path), [&] {
-      check_token_ids(tokens, model.config.vocab, text ? args.text_file : args.tokens_file);
-    });
     if (text && model.config.vocab < 256)
       fail("model '{}': --text needs a byte vocabulary (256 ids or more), the model has {}", path,
            model.config.vocab);
+    with_context(fmt::format("model '{}'", path), [&] {
+      check_token_ids(tokens, model.config.vocab, text ? args.text_file : args.tokens_file);
+    });
     TokenProgress progress(path);
     const EvalResult result = with_context(fmt::format("model '{}'", path), [&] {
       return evaluate(model, tokens, args.options,
