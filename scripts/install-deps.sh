@@ -8,6 +8,7 @@ packages=(
   clang libclang-rt-14-dev          # libFuzzer targets and the sanitizer runtime
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev
+  libopenblas-dev                   # sgemm for weld eval / weld fisher
 )
 
 missing=()

@@ -13,11 +13,13 @@
 namespace weld {
 namespace {
 
-const std::array<CommandDef, 4> kCommands = {{
+const std::array<CommandDef, 6> kCommands = {{
     {"merge", "merge models as a mergekit-style YAML config says", setup_merge},
     {"inspect", "list a model's tensors, layers and totals", setup_inspect},
     {"synth", "write a small synthetic Llama-shaped model family", setup_synth},
     {"methods", "list the merge methods, or show one", setup_methods},
+    {"eval", "perplexity of Llama-family models over a token or text file", setup_eval},
+    {"fisher", "diagonal Fisher information of a model's weights", setup_fisher},
 }};
 
 }  // namespace

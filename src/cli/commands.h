@@ -28,6 +28,8 @@ CommandAction setup_merge(CLI::App& command);
 CommandAction setup_inspect(CLI::App& command);
 CommandAction setup_synth(CLI::App& command);
 CommandAction setup_methods(CLI::App& command);
+CommandAction setup_eval(CLI::App& command);
+CommandAction setup_fisher(CLI::App& command);
 
 // "5B" -> 5'000'000'000; K, M, B (or G) are decimal multipliers. Throws UsageError.
 std::uint64_t parse_size(const std::string& text);

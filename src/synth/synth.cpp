@@ -118,7 +118,9 @@ void write_model(const fs::path& dir, std::size_t model, const std::vector<Synth
   fs::create_directories(dir);
   write_json(dir / "config.json", llama_config(o));
   write_json(dir / "generation_config.json", {{"bos_token_id", 1}, {"eos_token_id", 2}});
-  write_json(dir / "tokenizer_config.json", {{"model_max_length", 2048}, {"tokenizer_class", "synthetic"}});
+  write_json(dir / "tokenizer_config.json",
+             {{"model_max_length", 2048},
+              {"tokenizer_class", o.byte_vocab ? "bytes" : "synthetic"}});
 
   std::vector<PlannedTensor> planned;
   struct Chunk { std::size_t tensor; std::uint64_t begin, end; };
@@ -153,6 +155,7 @@ void check_options(const SynthOptions& o) {
   if (o.heads % o.kv_heads != 0)
     fail("{} attention heads are not divisible by {} key/value heads", o.heads, o.kv_heads);
   if (!is_arithmetic_dtype(o.dtype)) fail("synth writes float32, float16 or bfloat16");
+  if (o.byte_vocab && o.vocab != 256) fail("a byte vocabulary has 256 ids, not {}", o.vocab);
 }
 
 }  // namespace

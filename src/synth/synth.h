@@ -24,6 +24,9 @@ struct SynthOptions {
   std::size_t hidden = 64;
   std::size_t intermediate = 176;
   std::size_t vocab = 256;
+  // The vocabulary is the 256 byte values (ids = bytes): tokenizer_config.json says so, and
+  // `weld eval --text` can read plain text for the model.
+  bool byte_vocab = false;
   std::size_t heads = 4;
   std::size_t kv_heads = 2;
   std::size_t fine_tunes = 2;

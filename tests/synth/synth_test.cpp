@@ -26,6 +26,25 @@ TEST(Synth, WritesALlamaFamily) {
   }
 }
 
+// Issue 5: `weld synth --vocab bytes` makes models `weld eval --text` reads.
+TEST(Synth, ByteVocabularyHas256IdsAndSaysSo) {
+  TempDir dir;
+  SynthOptions o;
+  o.layers = 1;
+  o.fine_tunes = 0;
+  o.byte_vocab = true;
+  write_synth_family(dir / "f", o);
+  EXPECT_EQ(ModelDir::open(dir / "f/base")->config()["vocab_size"], 256);
+  EXPECT_NE(read_file(dir / "f/base/tokenizer_config.json").find("\"bytes\""), std::string::npos);
+  o.vocab = 300;
+  try {
+    write_synth_family(dir / "g", o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "a byte vocabulary has 256 ids, not 300");
+  }
+}
+
 // The deltas the merge methods should tell apart: sparse spikes, conflicting signs, growing
 // magnitudes.
 TEST(Synth, FineTunesDifferFromTheBaseInStructuredWays) {
