@@ -26,6 +26,7 @@ const char* base_string(BaseUse base) {
 }
 
 std::string default_string(const ParamDef& p) {
+  if (p.kind == ParamKind::kFile) return "file path, required";
   return p.required ? "required" : fmt::format("default {:g}", p.default_value);
 }
 

@@ -25,5 +25,6 @@ extern const MethodDescriptor kSlerp;
 extern const MethodDescriptor kNuslerp;
 extern const MethodDescriptor kMultislerp;
 extern const MethodDescriptor kKarcher;
+extern const MethodDescriptor kFisher;
 
 }  // namespace weld

@@ -32,12 +32,18 @@ namespace weld {
 // `parameters`; per-model ones have one value per (model, tensor).
 enum class ParamScope { kGlobal, kPerModel };
 
+// Most parameters are numbers. A file parameter is per model and names a safetensors file
+// (a Fisher information file, say) whose tensor of the same name as the model's input
+// becomes an extra input of the call: inputs [n_inputs, 2 n_inputs) after the models.
+enum class ParamKind { kNumber, kFile };
+
 struct ParamDef {
   std::string_view name;  // as in the YAML config
   ParamScope scope;
   bool required;
   double default_value;  // used when not required and not set; booleans are 1/0
   std::string_view help;
+  ParamKind kind = ParamKind::kNumber;
 };
 
 enum class BaseUse { kIgnored, kOptional, kRequired };

@@ -12,8 +12,8 @@ namespace weld {
 namespace {
 
 // In the order `weld methods` lists them: averages, the sphere, task vectors, the rest.
-const std::array<const MethodDescriptor*, 20> kMethods = {
-    &kLinear,      &kSlerp,      &kNuslerp,    &kMultislerp,     &kKarcher,
+const std::array<const MethodDescriptor*, 21> kMethods = {
+    &kLinear,      &kFisher,     &kSlerp,      &kNuslerp,    &kMultislerp,     &kKarcher,
     &kTaskArithmetic, &kTies,    &kDareTies,   &kDareLinear,     &kBreadcrumbs,
     &kBreadcrumbsTies, &kDella,  &kDellaLinear, &kSce,           &kModelStock,
     &kNearswap,    &kArceeFusion, &kRam,       &kRamplusTl,      &kPassthrough,

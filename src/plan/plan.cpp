@@ -11,6 +11,12 @@
 
 namespace weld {
 
+const SafetensorsFile& ModelSet::open_file(const std::string& path) {
+  auto it = files_.find(path);
+  if (it == files_.end()) it = files_.emplace(path, SafetensorsFile::open(path)).first;
+  return *it->second;
+}
+
 const ModelDir& ModelSet::open(const std::string& path) {
   auto it = models_.find(path);
   if (it != models_.end()) return *it->second;
@@ -169,6 +175,31 @@ std::vector<PlannedInput> gather_inputs(const TensorSource& source) {
   return inputs;
 }
 
+// What file parameters name: for each model, the tensor of the same name as its input in the
+// safetensors file its parameter gives, appended after the models' own inputs.
+void add_file_inputs(const Recipe& recipe, const TensorSource& source, ModelSet& models,
+                     std::vector<PlannedInput>& inputs) {
+  const std::size_t n_models = inputs.size();
+  for (const ParamDef& def : recipe.method->params) {
+    if (def.kind != ParamKind::kFile) continue;
+    for (std::size_t i = 0; i < n_models; ++i) {
+      const SourceSpec& spec = source.slice->spec->sources[i];
+      const auto it = spec.params.find(std::string(def.name));
+      if (it == spec.params.end() || !it->second.text)
+        fail("{} needs parameter '{}' (a file) for model '{}'", recipe.method->name, def.name, spec.model);
+      const std::string& path = *it->second.text;
+      const SafetensorsFile& file = models.open_file(path);
+      const TensorInfo& model_tensor = *inputs[i].tensor.info;
+      const TensorInfo* info = file.find(model_tensor.name);
+      if (!info) fail("tensor '{}' is missing from {} file '{}'", model_tensor.name, def.name, path);
+      if (info->shape != model_tensor.shape)
+        fail("shape {} in {} file '{}' but {} in model '{}'", shape_string(info->shape), def.name, path,
+             shape_string(model_tensor.shape), spec.model);
+      inputs.push_back({path, model_tensor.name, TensorRef{&file, info}});
+    }
+  }
+}
+
 MethodCall make_call(const Recipe& recipe, const TensorSource& source) {
   const OpenSlice& slice = *source.slice;
   MethodCall call;
@@ -218,7 +249,7 @@ void check_input_count(const MethodDescriptor& method, std::size_t n) {
          method.max_inputs == 1 ? "" : "s", n);
 }
 
-TensorPlan plan_tensor(const Recipe& recipe, const TensorSource& source) {
+TensorPlan plan_tensor(const Recipe& recipe, const TensorSource& source, ModelSet& models) {
   return with_context(fmt::format("tensor '{}'", source.name), [&] {
     const MethodDescriptor& method = *recipe.method;
     TensorPlan plan;
@@ -228,6 +259,7 @@ TensorPlan plan_tensor(const Recipe& recipe, const TensorSource& source) {
     plan.shape = plan.inputs.front().tensor.info->shape;
     plan.numel = plan.inputs.front().tensor.info->numel;
     check_input_count(method, plan.inputs.size());
+    add_file_inputs(recipe, source, models, plan.inputs);
     plan.call = make_call(recipe, source);
     if (method.validate) method.validate(plan.call);
     choose_dtype_and_copy(recipe, method, plan);
@@ -261,7 +293,7 @@ MergePlan plan_merge(const Recipe& recipe, ModelSet& models, const PlanOptions& 
       recipe.uses_slices ? list_stacked_slices(slices, options, plan.n_output_layers)
                          : list_whole_models(first, options, plan.n_output_layers);
   for (const TensorSource& source : sources) {
-    plan.tensors.push_back(plan_tensor(recipe, source));
+    plan.tensors.push_back(plan_tensor(recipe, source, models));
     plan.bytes_out += plan.tensors.back().size_bytes();
     for (const PlannedInput& input : plan.tensors.back().inputs)
       plan.bytes_in += input.tensor.info->size_bytes();

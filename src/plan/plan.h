@@ -23,9 +23,12 @@ namespace weld {
 class ModelSet {
  public:
   const ModelDir& open(const std::string& path);
+  // A single safetensors file named by a file parameter (a Fisher file, say).
+  const SafetensorsFile& open_file(const std::string& path);
 
  private:
   std::map<std::string, std::unique_ptr<ModelDir>> models_;
+  std::map<std::string, std::unique_ptr<SafetensorsFile>> files_;
 };
 
 struct PlannedInput {
@@ -34,6 +37,7 @@ struct PlannedInput {
   TensorRef tensor;
 };
 
+// inputs: one per model (the call's inputs), then one per model for each file parameter.
 struct TensorPlan {
   std::string name;
   DType dtype;                          // written

@@ -69,10 +69,20 @@ ParamRule parse_rule(const YamlSource& source, const YAML::Node& node) {
   return rule;
 }
 
+bool is_number(const YAML::Node& node) {
+  double value;
+  const std::string& text = node.Scalar();
+  return text == "true" || text == "True" || text == "false" || text == "False" ||
+         (YAML::convert<double>::decode(node, value) && !std::isnan(value));
+}
+
 ParamSetting parse_setting(const YamlSource& source, const YAML::Node& node) {
   ParamSetting setting;
   setting.mark = node.Mark();
-  if (node.IsSequence() && node.size() > 0 && node[0].IsMap()) {
+  setting.value_mark = node.Mark();
+  if (node.IsScalar() && !is_number(node)) {
+    setting.text = node.Scalar();
+  } else if (node.IsSequence() && node.size() > 0 && node[0].IsMap()) {
     for (const YAML::Node& rule : node) setting.rules.push_back(parse_rule(source, rule));
   } else {
     setting.rules.push_back({std::nullopt, parse_value(source, node)});

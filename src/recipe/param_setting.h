@@ -33,6 +33,9 @@ struct ParamRule {
 
 struct ParamSetting {
   std::vector<ParamRule> rules;
+  // A scalar that is not a number (a file path); the recipe checks which parameters take one.
+  std::optional<std::string> text;
+  YAML::Mark value_mark;
   YAML::Mark mark;
   // The first matching rule's value at t, or nothing (fall through to the next level).
   std::optional<double> evaluate(std::string_view tensor_name, double t) const;

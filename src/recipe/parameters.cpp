@@ -49,7 +49,7 @@ std::vector<double> resolve_model_params(const Recipe& recipe, const SliceSpec& 
   std::vector<double> values(method.params.size(), kUnset);
   for (std::size_t i = 0; i < method.params.size(); ++i) {
     const ParamDef& def = method.params[i];
-    if (def.scope != ParamScope::kPerModel) continue;
+    if (def.scope != ParamScope::kPerModel || def.kind == ParamKind::kFile) continue;  // files: the plan
     const std::optional<double> v =
         first_set({&source.params, &slice.params, &recipe.params}, def.name, input_tensor, t);
     if (v) {

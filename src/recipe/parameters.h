@@ -22,8 +22,8 @@ double layer_position(std::size_t index, std::size_t n_layers);
 std::vector<double> resolve_global_params(const Recipe& recipe, const SliceSpec& slice,
                                           std::string_view output_tensor, double t);
 
-// One value per MethodDescriptor::params entry; global entries are NaN, and so are required
-// per-model ones that the base model lacks. Throws weld::Error naming the parameter and
+// One value per MethodDescriptor::params entry; global entries are NaN, and so are file
+// parameters (the plan opens those) and required per-model ones that the base model lacks. Throws weld::Error naming the parameter and
 // model when a required one is missing for any other model.
 std::vector<double> resolve_model_params(const Recipe& recipe, const SliceSpec& slice,
                                          const SourceSpec& source, std::string_view input_tensor,

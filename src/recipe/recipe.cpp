@@ -106,10 +106,16 @@ void check_param_names(const YamlSource& source, const MethodDescriptor& method,
     if (!index)
       throw source.error_at(setting.mark, fmt::format("unknown parameter '{}' for {}{}", name,
                                                       method.name, did_you_mean(name, names)));
-    if (per_model_block && method.params[*index].scope == ParamScope::kGlobal)
+    const ParamDef& def = method.params[*index];
+    if (per_model_block && def.scope == ParamScope::kGlobal)
       throw source.error_at(setting.mark,
                             fmt::format("'{}' is a global parameter of {}: set it in the top-level "
                                         "or slice 'parameters', not per model", name, method.name));
+    if (def.kind == ParamKind::kNumber && setting.text)
+      throw source.error_at(setting.value_mark, fmt::format("expected a number, got '{}'", *setting.text));
+    if (def.kind == ParamKind::kFile && (!setting.text || !per_model_block))
+      throw source.error_at(setting.value_mark,
+                            fmt::format("'{}' of {} is a file path, given per model", name, method.name));
   }
 }
 
