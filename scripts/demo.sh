@@ -8,8 +8,8 @@ bash scripts/build.sh >/dev/null
 weld=build/weld
 rm -rf demo && mkdir -p demo
 
-echo "== weld synth: a base and two fine-tunes (8 layers, hidden 256, bf16)"
-$weld synth demo/models --layers 8 --hidden 256 --intermediate 704 --vocab 2048 --heads 8 --kv-heads 4
+echo "== weld synth: a base and two fine-tunes (8 layers, hidden 256, bf16, a byte vocabulary)"
+$weld synth demo/models --layers 8 --hidden 256 --intermediate 704 --vocab bytes --heads 8 --kv-heads 4
 $weld inspect demo/models/base | sed -n 1,5p
 
 cat > demo/task_arithmetic.yml <<YAML
@@ -48,4 +48,7 @@ for recipe in task_arithmetic soup stack; do
 done
 echo; echo "== the stacked model: 12 layers from two 8-layer models"
 $weld inspect demo/merged-stack | sed -n 1,5p
+echo; echo "== weld eval: every model and merge on the bytes of README.md (random weights: about 8 bits per byte)"
+$weld eval -q demo/models/base demo/models/ft-1 demo/models/ft-2 demo/merged-task_arithmetic \
+  demo/merged-soup demo/merged-stack --text README.md --context 256
 echo; echo "demo models and merges are in ./demo"
