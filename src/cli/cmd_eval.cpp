@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/token_input.h"
 #include "cli/token_progress.h"
 #include "eval/perplexity.h"
 #include "eval/tokens.h"
@@ -19,7 +20,7 @@ namespace {
 
 struct EvalArgs {
   std::vector<std::string> models;
-  std::string tokens_file, text_file;
+  TokenInput input;
   EvalOptions options;
   bool json = false;
 };
@@ -56,11 +57,8 @@ void print_table(const std::vector<Row>& rows, bool text) {
 }
 
 int run_eval(const EvalArgs& args) {
-  const bool text = !args.text_file.empty();
-  if (text == !args.tokens_file.empty())
-    throw UsageError("give exactly one of --tokens FILE and --text FILE");
-  const std::vector<std::uint32_t> tokens =
-      text ? read_text_file(args.text_file) : read_token_file(args.tokens_file);
+  const bool text = args.input.is_text();
+  const std::vector<std::uint32_t> tokens = args.input.read();
   std::vector<Row> rows;
   for (const std::string& path : args.models) {
     const Model model = load_model(path, args.options.threads);
@@ -68,7 +66,7 @@ int run_eval(const EvalArgs& args) {
       fail("model '{}': --text needs a byte vocabulary (256 ids or more), the model has {}", path,
            model.config.vocab);
     with_context(fmt::format("model '{}'", path), [&] {
-      check_token_ids(tokens, model.config.vocab, text ? args.text_file : args.tokens_file);
+      check_token_ids(tokens, model.config.vocab, args.input.path());
     });
     TokenProgress progress(path);
     const EvalResult result = with_context(fmt::format("model '{}'", path), [&] {
@@ -101,8 +99,7 @@ CommandAction setup_eval(CLI::App& command) {
   EvalOptions& o = args->options;
   o.threads = hardware_threads();
   command.add_option("model_dir", args->models, "model directories (several: a table)")->required();
-  command.add_option("--tokens", args->tokens_file, "token ids, uint32 little-endian");
-  command.add_option("--text", args->text_file, "raw bytes, for byte-vocabulary models");
+  args->input.add_options(command);
   command
       .add_option("--context", o.context,
                   "window length (default max_position_embeddings, at most 1024)")

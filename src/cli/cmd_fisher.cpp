@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/token_input.h"
 #include "cli/token_progress.h"
 #include "eval/fisher.h"
 #include "eval/tokens.h"
@@ -16,25 +17,22 @@ namespace weld {
 namespace {
 
 struct FisherArgs {
-  std::string model, tokens_file, text_file, out;
+  std::string model, out;
+  TokenInput input;
   FisherOptions options;
   bool empirical = false;
   bool force = false;
 };
 
 int run_fisher(const FisherArgs& args) {
-  if (args.text_file.empty() == args.tokens_file.empty())
-    throw UsageError("give exactly one of --tokens FILE and --text FILE");
+  const std::vector<std::uint32_t> tokens = args.input.read();
   if (std::filesystem::exists(args.out)) {
     if (!args.force) fail("'{}' exists (use --force to replace it)", args.out);
     std::filesystem::remove(args.out);
   }
-  const std::vector<std::uint32_t> tokens =
-      args.text_file.empty() ? read_token_file(args.tokens_file) : read_text_file(args.text_file);
   const Model model = load_model(args.model, args.options.threads);
   with_context(fmt::format("model '{}'", args.model), [&] {
-    check_token_ids(tokens, model.config.vocab,
-                    args.text_file.empty() ? args.tokens_file : args.text_file);
+    check_token_ids(tokens, model.config.vocab, args.input.path());
   });
   TokenProgress progress(args.model, "sequences");
   const FisherResult result = with_context(fmt::format("model '{}'", args.model), [&] {
@@ -62,8 +60,7 @@ CommandAction setup_fisher(CLI::App& command) {
   FisherOptions& o = args->options;
   o.threads = hardware_threads();
   command.add_option("model_dir", args->model, "model directory")->required();
-  command.add_option("--tokens", args->tokens_file, "token ids, uint32 little-endian");
-  command.add_option("--text", args->text_file, "raw bytes, for byte-vocabulary models");
+  args->input.add_options(command);
   command.add_option("--out", args->out, "the .safetensors file to write")->required();
   command.add_option("--samples", o.samples, "sequences to average over (default: all)")
       ->check(CLI::PositiveNumber);

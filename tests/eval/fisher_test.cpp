@@ -13,15 +13,9 @@
 namespace weld {
 namespace {
 
-std::vector<std::uint32_t> stream(std::size_t n, std::size_t vocab) {
-  std::vector<std::uint32_t> t(n);
-  for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<std::uint32_t>((i * 5 + i / 4) % vocab);
-  return t;
-}
-
 TEST(Fisher, IsTheMeanSquaredGradientOverSequences) {
   const Model m = test::random_model(test::tiny_config("Qwen2ForCausalLM"), 31);
-  const std::vector<std::uint32_t> tokens = stream(20, m.config.vocab);
+  const std::vector<std::uint32_t> tokens = test::token_stream(20, m.config.vocab);
   FisherOptions o;
   o.context = 8;  // sequences [0,8), [8,16), [16,20)
   const FisherResult r = compute_fisher(m, tokens, o);
@@ -50,7 +44,7 @@ TEST(Fisher, IsTheMeanSquaredGradientOverSequences) {
 
 TEST(Fisher, SampledLabelsDependOnTheSeedOnly) {
   const Model m = test::random_model(test::tiny_config("LlamaForCausalLM"), 32);
-  const std::vector<std::uint32_t> tokens = stream(24, m.config.vocab);
+  const std::vector<std::uint32_t> tokens = test::token_stream(24, m.config.vocab);
   FisherOptions o;
   o.context = 8;
   o.samples = 2;
@@ -72,7 +66,7 @@ TEST(Fisher, TooManySamplesIsAnError) {
   FisherOptions o;
   o.context = 8;
   o.samples = 4;
-  EXPECT_EQ(test::error_message([&] { compute_fisher(m, stream(20, m.config.vocab), o); }),
+  EXPECT_EQ(test::error_message([&] { compute_fisher(m, test::token_stream(20, m.config.vocab), o); }),
             "--samples 4 but the tokens make only 3 sequences of up to 8 tokens");
 }
 

@@ -12,12 +12,6 @@
 namespace weld {
 namespace {
 
-std::vector<std::uint32_t> stream(std::size_t n, std::size_t vocab) {
-  std::vector<std::uint32_t> t(n);
-  for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<std::uint32_t>((i * 7 + i / 3) % vocab);
-  return t;
-}
-
 TEST(PlanWindows, OneWindowScoresAllButTheFirstToken) {
   const std::vector<Window> w = plan_windows(5, 8, 8);
   ASSERT_EQ(w.size(), 1u);
@@ -53,7 +47,7 @@ TEST(Evaluate, UniformModelHasPerplexityOfTheVocabularySize) {
   std::fill(m.weights.lm_head.data.begin(), m.weights.lm_head.data.end(), 0.0f);
   EvalOptions o;
   o.context = 8;
-  const EvalResult r = evaluate(m, stream(30, m.config.vocab), o);
+  const EvalResult r = evaluate(m, test::token_stream(30, m.config.vocab), o);
   EXPECT_EQ(r.tokens, 26u);  // windows of 8 at 0, 8, 16, 24: 7 + 7 + 7 + 5
   EXPECT_NEAR(r.perplexity, static_cast<double>(m.config.vocab),
               1e-9 * static_cast<double>(m.config.vocab));
@@ -80,7 +74,7 @@ double reference_nll(const Model& m, const std::vector<std::uint32_t>& tokens, s
 
 TEST(Evaluate, MatchesTheReferenceForEveryStrideAndBatch) {
   const Model m = test::random_model(test::tiny_config("Qwen2ForCausalLM"), 22);
-  const std::vector<std::uint32_t> tokens = stream(41, m.config.vocab);
+  const std::vector<std::uint32_t> tokens = test::token_stream(41, m.config.vocab);
   for (std::size_t stride : {3u, 5u, 12u}) {
     std::size_t scored = 0;
     const double expected = reference_nll(m, tokens, 12, stride, scored);
@@ -99,7 +93,7 @@ TEST(Evaluate, MatchesTheReferenceForEveryStrideAndBatch) {
 
 TEST(Evaluate, SameResultOnAnyThreadCount) {
   const Model m = test::random_model(test::tiny_config("LlamaForCausalLM"), 23);
-  const std::vector<std::uint32_t> tokens = stream(300, m.config.vocab);
+  const std::vector<std::uint32_t> tokens = test::token_stream(300, m.config.vocab);
   EvalOptions o;
   o.context = 64;
   o.stride = 32;

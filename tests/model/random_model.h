@@ -80,4 +80,11 @@ inline void write_model(const std::string& dir, Model& m, DType dtype = DType::k
   write_tiny_model(dir, tensors, config.is_null() ? config_json(m.config) : config);
 }
 
+// n token ids below `vocab` that repeat irregularly, as test data.
+inline std::vector<std::uint32_t> token_stream(std::size_t n, std::size_t vocab) {
+  std::vector<std::uint32_t> t(n);
+  for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<std::uint32_t>((i * 7 + i / 3) % vocab);
+  return t;
+}
+
 }  // namespace weld::test
