@@ -29,9 +29,11 @@ std::string describe_tensor(const MergePlan& plan, std::size_t index) {
                      global.empty() ? "" : "  ", global);
   for (std::size_t i = 0; i < t.inputs.size(); ++i) {
     const PlannedInput& in = t.inputs[i];
+    // Inputs past the models are the tensors of file parameters, which have no parameters.
+    const bool model = i < t.call.n_inputs;
     out += fmt::format("    {}{}: {} {}  {}\n", in.model, t.call.base == i ? " (base)" : "",
                        in.tensor_name, dtype_name(in.tensor.info->dtype),
-                       params_string(*plan.method, t.call.model_params[i], ParamScope::kPerModel));
+                       model ? params_string(*plan.method, t.call.model_params[i], ParamScope::kPerModel) : "");
   }
   return out;
 }

@@ -27,7 +27,11 @@ TEST_F(FisherMergeCli, WeighsByTheFisherFilesByHand) {
   write_tiny_model(dir_ / "x2", {{"w", {3}, {3, 4, 6}}});
   write_tiny_model(dir_ / "f1", {{"w", {3}, {1, 4, 0}}});
   write_tiny_model(dir_ / "f2", {{"w", {3}, {3, 0, 0}}});
-  const RunResult r = merge(two_models(dir_ / "f1/model.safetensors", dir_ / "f2/model.safetensors"));
+  const std::string yaml = two_models(dir_ / "f1/model.safetensors", dir_ / "f2/model.safetensors");
+  RunResult r = merge(yaml, "--dry-run");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr((dir_ / "f2/model.safetensors") + ": w F32"));
+  r = merge(yaml);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_THAT(read_model_f32(dir_ / "out").at("w"), testing::ElementsAre(2.5f, 2.0f, 5.0f));
 }
