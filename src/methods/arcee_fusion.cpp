@@ -8,10 +8,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "methods/all_methods.h"
-#include "tensor/select.h"
+#include "tensor/streamed_select.h"
 
 namespace weld {
 namespace {
@@ -20,7 +21,7 @@ namespace {
 constexpr double kSmoothing = 1e-8;
 
 // Total order of floats as unsigned keys (negatives reversed below positives), for
-// select_rank: importance is >= 0 in exact arithmetic but may round just below 0.
+// selection: importance is >= 0 in exact arithmetic but may round just below 0.
 std::uint32_t order_key(float x) noexcept {
   std::uint32_t bits;
   std::memcpy(&bits, &x, sizeof bits);
@@ -49,31 +50,72 @@ double row_kl(const float* a, const float* b, std::size_t n, std::vector<double>
   return kl;
 }
 
-void merge_tensor(const MethodCall& call, const WholeTensor& t) {
-  if (t.n == 0) return;
-  const std::size_t other = *call.base == 0 ? 1 : 0;
-  const float* a = t.inputs[*call.base];
-  const float* b = t.inputs[other];
-  const std::size_t row_length = t.shape.empty() ? t.n : static_cast<std::size_t>(t.shape.back());
+// The inverse of order_key.
+float from_order_key(std::uint32_t key) noexcept {
+  const std::uint32_t bits = (key & 0x80000000u) != 0 ? key & 0x7fffffffu : ~key;
+  float x;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
 
-  std::vector<float> importance(t.n);
-  std::vector<double> p, q;
-  for (std::size_t begin = 0; begin < t.n; begin += row_length) {
-    const double kl = row_kl(a + begin, b + begin, row_length, p, q);
-    for (std::size_t j = begin; j < begin + row_length; ++j)
-      importance[j] = static_cast<float>(std::abs(b[j] - a[j]) * kl);
+// One KL per row (found in a pass over whole-row tiles), and the threshold on importance.
+struct FusionStats final : TensorStats {
+  std::uint64_t row_length = 1;
+  std::vector<double> kl;  // per row
+  float threshold = 0.0f;
+};
+
+std::size_t other(const MethodCall& call) { return *call.base == 0 ? 1 : 0; }
+
+// Calls fn(j, importance_j) for the elements of a whole-row tile.
+template <typename Fn>
+void for_each_importance(const MethodCall& call, const FusionStats& stats, const Tile& tile, Fn fn) {
+  const float* a = tile.inputs[*call.base];
+  const float* b = tile.inputs[other(call)];
+  for (std::size_t start = 0; start < tile.n; start += stats.row_length) {
+    const double kl = stats.kl[(tile.begin + start) / stats.row_length];
+    for (std::size_t j = start; j < start + stats.row_length; ++j)
+      fn(j, static_cast<float>(std::abs(b[j] - a[j]) * kl));
   }
+}
 
-  std::vector<std::uint32_t> keys(t.n);
-  for (std::size_t j = 0; j < t.n; ++j) keys[j] = order_key(importance[j]);
-  const auto quantile = [&](std::size_t rank) {
-    return importance[select_rank(keys, rank) & 0xffffffffu];
-  };
-  const std::size_t last = t.n - 1;
-  const float q1 = quantile(last / 4), median = quantile(last / 2), q3 = quantile(3 * last / 4);
-  const float threshold = median + 1.5f * (q3 - q1);
-  for (std::size_t j = 0; j < t.n; ++j)
-    t.out[j] = importance[j] >= threshold ? a[j] + (b[j] - a[j]) : a[j];
+std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
+  auto stats = std::make_unique<FusionStats>();
+  if (reader.numel == 0) return stats;
+  stats->row_length = reader.shape.empty() ? reader.numel : reader.shape.back();
+  std::vector<double> p, q;
+  reader.for_each_tile([&](const Tile& tile) {
+    for (std::size_t start = 0; start < tile.n; start += stats->row_length)
+      stats->kl.push_back(row_kl(tile.inputs[*call.base] + start, tile.inputs[other(call)] + start,
+                                 stats->row_length, p, q));
+    return true;
+  });
+  // The quartiles of importance, exactly (sorted element floor(q (n - 1))).
+  const std::uint64_t last = reader.numel - 1;
+  StreamedSelector selector(reader.numel, {last / 4, last / 2, 3 * last / 4});
+  std::vector<std::uint32_t> keys;
+  while (!selector.done()) {
+    reader.for_each_tile([&](const Tile& tile) {
+      keys.resize(tile.n);
+      for_each_importance(call, *stats, tile, [&](std::size_t j, float importance) { keys[j] = order_key(importance); });
+      selector.add(keys);
+      return !selector.done();
+    });
+    selector.end_pass();
+  }
+  const auto quantile = [&](std::size_t i) { return from_order_key(static_cast<std::uint32_t>(selector.result(i) >> 32)); };
+  const float q1 = quantile(0), median = quantile(1), q3 = quantile(2);
+  stats->threshold = median + 1.5f * (q3 - q1);
+  return stats;
+}
+
+void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const auto& stats = static_cast<const FusionStats&>(*tile.stats);
+  const float* a = tile.inputs[*call.base];
+  const float* b = tile.inputs[other(call)];
+  for_each_importance(call, stats, tile, [&](std::size_t j, float importance) {
+    tile.out[j] = importance >= stats.threshold ? a[j] + (b[j] - a[j]) : a[j];
+  });
 }
 
 }  // namespace
@@ -94,14 +136,16 @@ const MethodDescriptor kArceeFusion = {
     .min_inputs = 2,
     .max_inputs = 2,
     .validate = nullptr,
-    .merge_tile = nullptr,
-    .merge_tensor = merge_tensor,
+    .merge_tile = merge_tile,
+    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Scores each element by how far the other model moved it times how much the row's "
         "softmax distribution changed (KL divergence), and takes the other model's value only "
         "where the score is an outlier (above median + 1.5 IQR).",
     .when_to_use = "importing only a fine-tune's most significant changes into its base",
+    .prepare = prepare,
+    .whole_rows = true,
 };
 
 }  // namespace weld

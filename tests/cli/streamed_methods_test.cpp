@@ -56,7 +56,7 @@ INSTANTIATE_TEST_SUITE_P(Methods, StreamedMethodsCli,
                                          Case{"slerp", "{t: 0.3}", true}, Case{"model_stock", "{}"},
                                          Case{"model_stock", "{filter_wise: true}"},
                                          Case{"sce", "{select_topk: 0.5}"}, Case{"sce", "{}"},
-                                         Case{"ramplus_tl", "{}"}),
+                                         Case{"ramplus_tl", "{}"}, Case{"arcee_fusion", "{}", true}),
                          [](const testing::TestParamInfo<Case>& param) {
                            return std::string(param.param.method) + "_" + std::to_string(param.index);
                          });
