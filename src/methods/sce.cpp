@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "methods/all_methods.h"
+#include "tensor/lane_sum.h"
 #include "tensor/select.h"
 #include "tensor/streamed_select.h"
+#include "tensor/vector_clones.h"
 
 namespace weld {
 namespace {
@@ -41,11 +43,15 @@ struct SceStats final : TensorStats {
   std::vector<double> e;
 };
 
+// Elements per block of the per-element loops: their double arrays stay in L1, and each
+// loop over a block is a straight pass over one model, which vectorises.
+constexpr std::size_t kBlock = 512;
+
 // The population variance across the models of every element of a tile, as float bits
-// (variance >= 0, so the bits order it), into keys[0, tile.n). Model by model over blocks,
-// so that the loops vectorise; each element's sums still run over the models in order.
-void variance_keys(const SceStats& stats, const Tile& tile, std::size_t base, std::uint32_t* keys) {
-  constexpr std::size_t kBlock = 512;
+// (variance >= 0, so the bits order it), into keys[0, tile.n). Model by model over blocks;
+// each element's sums still run over the models in order.
+WELD_VECTOR_CLONES void variance_keys(const SceStats& stats, const Tile& tile, std::size_t base,
+                                      std::uint32_t* keys) noexcept {
   std::array<double, kBlock> mean, var;
   const double n_models = static_cast<double>(stats.inputs.size());
   const float* b = tile.inputs[base];
@@ -74,6 +80,17 @@ bool kept(const SceStats& stats, std::uint32_t key, std::uint64_t index) {
   if (!stats.select) return true;
   if (stats.keep_none) return false;
   return rank_pair(~key, index) <= stats.last_kept;
+}
+
+// Whether selection keeps each element of a tile, as 1 or 0 in keep[0, tile.n) (the variance
+// keys are computed only when there is a selection).
+void kept_elements(const MethodCall& call, const SceStats& stats, const Tile& tile, std::span<std::uint32_t> keep) {
+  if (!stats.select) {
+    std::fill(keep.begin(), keep.end(), 1u);
+    return;
+  }
+  variance_keys(stats, tile, *call.base, keep.data());
+  for (std::size_t j = 0; j < tile.n; ++j) keep[j] = kept(stats, keep[j], tile.begin + j) ? 1u : 0u;
 }
 
 // Calls fn(tile, keys) for every tile, keys its elements' variance keys.
@@ -116,24 +133,30 @@ void select_top_variance(const MethodCall& call, SceStats& stats, const TensorRe
 
 // Calculate: e_i = mean(d_i^2) / sum_j mean(d_j^2) over the selected elements (uniform when
 // that sum is below 1e-6).
+WELD_VECTOR_CLONES void add_squares(const float* x, const float* b, const std::uint32_t* keep, std::size_t n,
+                                    LaneSum& sum) noexcept {
+  sum.add(n, [&](std::size_t j) {
+    const float diff = x[j] - b[j];
+    const double d = keep[j] ? diff : 0.0f;
+    return d * d;
+  });
+}
+
 void calculate_weights(const MethodCall& call, SceStats& stats, const TensorReader& reader) {
-  std::vector<double> squares(stats.inputs.size(), 0.0);
-  for_each_tile_with_keys(call, stats, reader, [&](const Tile& tile, std::span<std::uint32_t> keys) {
-    const float* b = tile.inputs[*call.base];
-    for (std::size_t i = 0; i < stats.inputs.size(); ++i) {
-      const float* x = tile.inputs[stats.inputs[i]];
-      for (std::size_t j = 0; j < tile.n; ++j) {
-        if (!kept(stats, keys[j], tile.begin + j)) continue;
-        const float d = x[j] - b[j];
-        squares[i] += double{d} * d;
-      }
-    }
+  std::vector<LaneSum> squares(stats.inputs.size());
+  std::vector<std::uint32_t> keep;
+  reader.for_each_tile([&](const Tile& tile) {
+    keep.resize(tile.n);
+    kept_elements(call, stats, tile, keep);
+    for (std::size_t i = 0; i < stats.inputs.size(); ++i)
+      add_squares(tile.inputs[stats.inputs[i]], tile.inputs[*call.base], keep.data(), tile.n, squares[i]);
     return true;
   });
+  std::vector<double> means;
   double sum = 0.0;
-  for (double& sq : squares) sum += (sq /= static_cast<double>(reader.numel));
-  for (double w : squares)
-    stats.e.push_back(std::abs(sum) < kMinWeightSum ? 1.0 / static_cast<double>(squares.size()) : w / sum);
+  for (const LaneSum& sq : squares) sum += means.emplace_back(sq.value() / static_cast<double>(reader.numel));
+  for (double w : means)
+    stats.e.push_back(std::abs(sum) < kMinWeightSum ? 1.0 / static_cast<double>(means.size()) : w / sum);
 }
 
 std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
@@ -146,33 +169,55 @@ std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader&
   return stats;
 }
 
-// Erase: s = sign of sum_i d_i (zero counts as +), keep the d_i that agree with it.
+// One model's share of the erase: where its selected d = x - b has the elected sign (that of
+// sum), adds e d to mixed and e to divisor. (A function of plain pointers, which the compiler
+// vectorises; written inline over the block's arrays it did not.)
+inline void add_agreeing(const float* x, const float* b, const std::uint32_t* keep, const double* sum, double e,
+                         double* mixed, double* divisor, std::size_t m) noexcept {
+  for (std::size_t j = 0; j < m; ++j) {
+    const float diff = x[j] - b[j];  // always computed, so that the selects are blends
+    const double d = keep[j] ? diff : 0.0f;
+    const double signed_d = sum[j] >= 0.0 ? d : -d;  // > 0 where d has the elected sign
+    mixed[j] += signed_d > 0.0 ? e * d : 0.0;
+    divisor[j] += signed_d > 0.0 ? e : 0.0;
+  }
+}
+
+// Erase, on elements [first, first + m) of a tile (m <= kBlock): s = sign of sum_i d_i (zero
+// counts as +), keep the d_i that agree with it, and mix them by the weights e_i.
+WELD_VECTOR_CLONES void erase_block(const MethodCall& call, const SceStats& stats, const Tile& tile,
+                                    const std::uint32_t* keep, std::size_t first, std::size_t m) noexcept {
+  std::array<double, kBlock> sum, mixed, divisor;
+  const float* b = tile.inputs[*call.base] + first;
+  std::fill_n(sum.begin(), m, 0.0);
+  for (std::size_t input : stats.inputs) {
+    const float* x = tile.inputs[input] + first;
+    for (std::size_t j = 0; j < m; ++j) {
+      const float diff = x[j] - b[j];  // always computed, so that the select is a blend
+      sum[j] += keep[j] ? diff : 0.0f;
+    }
+  }
+  std::fill_n(mixed.begin(), m, 0.0);
+  std::fill_n(divisor.begin(), m, 0.0);
+  for (std::size_t i = 0; i < stats.inputs.size(); ++i) {
+    const float* x = tile.inputs[stats.inputs[i]] + first;
+    add_agreeing(x, b, keep, sum.data(), stats.e[i], mixed.data(), divisor.data(), m);
+  }
+  for (std::size_t j = 0; j < m; ++j)
+    tile.out[first + j] = static_cast<float>(b[j] + mixed[j] / std::max(divisor[j], kMinWeightSum));
+}
+
 void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   const auto& stats = static_cast<const SceStats&>(*tile.stats);
-  const float* b = tile.inputs[*call.base];
   if (stats.inputs.empty()) {
+    const float* b = tile.inputs[*call.base];
     std::copy(b, b + tile.n, tile.out);
     return;
   }
-  const std::span<std::uint32_t> keys = tile.scratch->keys(tile.n);
-  variance_keys(stats, tile, *call.base, keys.data());
-  const std::span<float> d = tile.scratch->floats(0, stats.inputs.size());
-  for (std::size_t j = 0; j < tile.n; ++j) {
-    const bool selected = kept(stats, keys[j], tile.begin + j);
-    for (std::size_t i = 0; i < d.size(); ++i) d[i] = selected ? tile.inputs[stats.inputs[i]][j] - b[j] : 0.0f;
-    double sum = 0.0;
-    for (float v : d) sum += v;
-    const bool positive = sum >= 0.0;
-    double mixed = 0.0;
-    double divisor = 0.0;
-    for (std::size_t i = 0; i < d.size(); ++i) {
-      if (positive ? d[i] > 0.0f : d[i] < 0.0f) {
-        mixed += stats.e[i] * d[i];
-        divisor += stats.e[i];
-      }
-    }
-    tile.out[j] = static_cast<float>(b[j] + mixed / std::max(divisor, kMinWeightSum));
-  }
+  const std::span<std::uint32_t> keep = tile.scratch->keys(tile.n);
+  kept_elements(call, stats, tile, keep);
+  for (std::size_t first = 0; first < tile.n; first += kBlock)
+    erase_block(call, stats, tile, keep.data() + first, first, std::min(kBlock, tile.n - first));
 }
 
 }  // namespace
