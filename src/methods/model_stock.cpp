@@ -8,6 +8,7 @@
 // weld: offsets that cancel out (1 + (N - 1) cos below 1e-6, e.g. d_2 = -d_1) are an error;
 // mergekit divides by that and writes inf or NaN.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include "methods/all_methods.h"
+#include "tensor/lane_sum.h"
+#include "tensor/vector_clones.h"
 #include "util/error.h"
 
 namespace weld {
@@ -79,6 +82,25 @@ double stock_ratio(std::span<const double> squares, std::span<const double> dots
   return n * cos / denominator;
 }
 
+// Adds to one row's sums the elements [first, first + count) of a tile: each offset's squared
+// norm and each pair's dot product.
+WELD_VECTOR_CLONES void add_row_run(std::span<const float* const> x, const float* b, std::size_t first,
+                                    std::size_t count, LaneSum* squares, LaneSum* dots) noexcept {
+  std::size_t pair = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float* xi = x[i] + first;
+    const float* bb = b + first;
+    squares[i].add(count, [&](std::size_t j) {
+      const double d = double{xi[j]} - bb[j];
+      return d * d;
+    });
+    for (std::size_t k = i + 1; k < x.size(); ++k, ++pair) {
+      const float* xk = x[k] + first;
+      dots[pair].add(count, [&](std::size_t j) { return (double{xi[j]} - bb[j]) * (double{xk[j]} - bb[j]); });
+    }
+  }
+}
+
 std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
   auto stats = std::make_unique<StockStats>();
   const bool per_row = call.global(kFilterWise) != 0.0 && !reader.shape.empty() && reader.shape.back() > 0;
@@ -86,44 +108,48 @@ std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader&
   const std::uint64_t rows = reader.numel / stats->row_length;
   const std::vector<std::size_t> inputs = fine_tunes(call);
   const std::size_t n_models = inputs.size(), n_pairs = n_models * (n_models - 1) / 2;
-  std::vector<double> squares(rows * n_models, 0.0), dots(rows * n_pairs, 0.0);
+  std::vector<LaneSum> squares(rows * n_models), dots(rows * n_pairs);
   std::vector<const float*> x(n_models);
   reader.for_each_tile([&](const Tile& tile) {
-    const float* b = tile.inputs[*call.base];
     for (std::size_t i = 0; i < n_models; ++i) x[i] = tile.inputs[inputs[i]];
     for_each_row_run(tile, stats->row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
-      double* sq = &squares[row * n_models];
-      double* dot = &dots[row * n_pairs];
-      for (std::size_t j = first; j < first + count; ++j) {
-        std::size_t pair = 0;
-        for (std::size_t i = 0; i < n_models; ++i) {
-          const double di = double{x[i][j]} - b[j];
-          sq[i] += di * di;
-          for (std::size_t k = i + 1; k < n_models; ++k, ++pair) dot[pair] += di * (double{x[k][j]} - b[j]);
-        }
-      }
+      add_row_run(x, tile.inputs[*call.base], first, count, &squares[row * n_models], &dots[row * n_pairs]);
     });
     return true;
   });
-  for (std::uint64_t row = 0; row < rows; ++row)
-    stats->ratio.push_back(stock_ratio(std::span(squares).subspan(row * n_models, n_models),
-                                       std::span(dots).subspan(row * n_pairs, n_pairs), n_models,
-                                       per_row ? std::optional(row) : std::nullopt));
+  std::vector<double> row_squares(n_models), row_dots(n_pairs);
+  for (std::uint64_t row = 0; row < rows; ++row) {
+    for (std::size_t i = 0; i < n_models; ++i) row_squares[i] = squares[row * n_models + i].value();
+    for (std::size_t p = 0; p < n_pairs; ++p) row_dots[p] = dots[row * n_pairs + p].value();
+    stats->ratio.push_back(stock_ratio(row_squares, row_dots, n_models, per_row ? std::optional(row) : std::nullopt));
+  }
   return stats;
+}
+
+// Elements per block of merge_tile: the block's sums stay in L1.
+constexpr std::size_t kBlock = 1024;
+
+// out = t mean_i x_i + (1 - t) b on elements [first, first + m) of a tile (m <= kBlock), the
+// fine-tunes summed in input order.
+WELD_VECTOR_CLONES void mix_block(const MethodCall& call, const Tile& tile, double ratio, std::size_t first,
+                                  std::size_t m) noexcept {
+  std::array<double, kBlock> sum{};
+  for (std::size_t i = 0; i < call.n_inputs; ++i) {
+    if (i == *call.base) continue;
+    const float* x = tile.inputs[i] + first;
+    for (std::size_t j = 0; j < m; ++j) sum[j] += x[j];
+  }
+  const double n_models = static_cast<double>(call.n_inputs - 1);
+  const float* b = tile.inputs[*call.base] + first;
+  for (std::size_t j = 0; j < m; ++j)
+    tile.out[first + j] = static_cast<float>(ratio * (sum[j] / n_models) + (1.0 - ratio) * b[j]);
 }
 
 void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   const auto& stats = static_cast<const StockStats&>(*tile.stats);
-  const double n_models = static_cast<double>(call.n_inputs - 1);
-  const float* b = tile.inputs[*call.base];
   for_each_row_run(tile, stats.row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
-    const double ratio = stats.ratio[row];
-    for (std::size_t j = first; j < first + count; ++j) {
-      double sum = 0.0;
-      for (std::size_t i = 0; i < call.n_inputs; ++i)
-        if (i != *call.base) sum += tile.inputs[i][j];
-      tile.out[j] = static_cast<float>(ratio * (sum / n_models) + (1.0 - ratio) * b[j]);
-    }
+    for (std::size_t begin = first; begin < first + count; begin += kBlock)
+      mix_block(call, tile, stats.ratio[row], begin, std::min(kBlock, first + count - begin));
   });
 }
 

@@ -8,6 +8,8 @@
 #include <memory>
 
 #include "methods/all_methods.h"
+#include "tensor/lane_sum.h"
+#include "tensor/vector_clones.h"
 
 namespace weld {
 namespace {
@@ -32,18 +34,20 @@ struct SlerpStats final : TensorStats {
 // v1's input index (v0 is the base).
 std::size_t other(const MethodCall& call) { return *call.base == 0 ? 1 : 0; }
 
+WELD_VECTOR_CLONES void add_norms_and_dot(const float* v0, const float* v1, std::size_t n, LaneSum& norm0,
+                                          LaneSum& norm1, LaneSum& dot) noexcept {
+  norm0.add(n, [&](std::size_t j) { return double{v0[j]} * v0[j]; });
+  norm1.add(n, [&](std::size_t j) { return double{v1[j]} * v1[j]; });
+  dot.add(n, [&](std::size_t j) { return double{v0[j]} * v1[j]; });
+}
+
 std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
-  double norm0 = 0.0, norm1 = 0.0, dot = 0.0;
+  LaneSum squares0, squares1, products;
   reader.for_each_tile([&](const Tile& tile) {
-    const float* v0 = tile.inputs[*call.base];
-    const float* v1 = tile.inputs[other(call)];
-    for (std::size_t j = 0; j < tile.n; ++j) {
-      norm0 += double{v0[j]} * v0[j];
-      norm1 += double{v1[j]} * v1[j];
-      dot += double{v0[j]} * v1[j];
-    }
+    add_norms_and_dot(tile.inputs[*call.base], tile.inputs[other(call)], tile.n, squares0, squares1, products);
     return true;
   });
+  double norm0 = squares0.value(), norm1 = squares1.value(), dot = products.value();
   norm0 = std::sqrt(norm0);
   norm1 = std::sqrt(norm1);
   if (norm0 > kMinNorm) dot /= norm0;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "tensor/select.h"
+#include "tensor/vector_clones.h"
 #include "util/check.h"
 #include "util/error.h"
 
@@ -64,9 +65,8 @@ std::string_view sparsifier_name(Sparsifier s) {
   return "";
 }
 
-double l1_norm(std::span<const float> v, double sum) noexcept {
-  for (float x : v) sum += std::abs(static_cast<double>(x));
-  return sum;
+WELD_VECTOR_CLONES void add_l1_norm(std::span<const float> v, LaneSum& norm) noexcept {
+  norm.add(v.size(), [&](std::size_t j) { return std::abs(static_cast<double>(v[j])); });
 }
 
 TaskVectorSparsifier::TaskVectorSparsifier(Sparsifier method, const SparsifyArgs& args, std::uint64_t n)
@@ -246,9 +246,13 @@ void sparsify(Sparsifier method, std::span<float> delta, const SparsifyArgs& arg
       pairs.push_back(select_rank(keys, static_cast<std::size_t>(rank)));
     sparsifier.set_selected(pairs);
   }
-  const double before = sparsifier.needs_l1_norms() ? l1_norm(delta) : 0.0;
+  LaneSum before, after;
+  if (sparsifier.needs_l1_norms()) add_l1_norm(delta, before);
   sparsifier.mask(delta, 0, s);
-  if (sparsifier.needs_l1_norms()) sparsifier.set_l1_norms(before, l1_norm(delta));
+  if (sparsifier.needs_l1_norms()) {
+    add_l1_norm(delta, after);
+    sparsifier.set_l1_norms(before.value(), after.value());
+  }
   sparsifier.rescale(delta);
 }
 

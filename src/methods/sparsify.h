@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "methods/scratch.h"
+#include "tensor/lane_sum.h"
 #include "tensor/rng.h"
 #include "tensor/select.h"
 
@@ -99,7 +100,8 @@ class TaskVectorSparsifier {
 // The whole path: sparsifies `delta` in place, every statistic found in memory.
 void sparsify(Sparsifier method, std::span<float> delta, const SparsifyArgs& args, Scratch* scratch = nullptr);
 
-// Sum of |x| in double, in index order (the streamed path sums tiles in the same order).
-double l1_norm(std::span<const float> v, double sum = 0.0) noexcept;
+// Adds |x| of the next elements of a task vector to its L1 norm (in double, in lanes: the
+// streamed path adds tile after tile and gets the whole path's sum to the bit).
+void add_l1_norm(std::span<const float> v, LaneSum& norm) noexcept;
 
 }  // namespace weld

@@ -184,7 +184,7 @@ void find_thresholds(const MethodCall& call, FamilyStats& stats, const TensorRea
 
 void find_l1_norms(const MethodCall& call, FamilyStats& stats, const TensorReader& reader) {
   const std::size_t n_models = stats.sparsifiers.size();
-  std::vector<double> before(n_models, 0.0), after(n_models, 0.0);
+  std::vector<LaneSum> before(n_models), after(n_models);
   bool any = false;
   for (const TaskVectorSparsifier& s : stats.sparsifiers) any = any || s.needs_l1_norms();
   if (!any) return;
@@ -192,14 +192,14 @@ void find_l1_norms(const MethodCall& call, FamilyStats& stats, const TensorReade
     for (std::size_t k = 0; k < n_models; ++k) {
       if (!stats.sparsifiers[k].needs_l1_norms()) continue;
       const std::span<float> d = task_vector(tile, *call.base, stats.inputs[k], k);
-      before[k] = l1_norm(d, before[k]);
+      add_l1_norm(d, before[k]);
       stats.sparsifiers[k].mask_for_l1_norms(d, tile.begin, *tile.scratch);
-      after[k] = l1_norm(d, after[k]);
+      add_l1_norm(d, after[k]);
     }
     return true;
   });
   for (std::size_t k = 0; k < n_models; ++k)
-    if (stats.sparsifiers[k].needs_l1_norms()) stats.sparsifiers[k].set_l1_norms(before[k], after[k]);
+    if (stats.sparsifiers[k].needs_l1_norms()) stats.sparsifiers[k].set_l1_norms(before[k].value(), after[k].value());
 }
 
 template <const FamilyRow& Row>
