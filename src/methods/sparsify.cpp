@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 
+#include "tensor/bitmask.h"
 #include "tensor/select.h"
 #include "tensor/vector_clones.h"
 #include "util/check.h"
@@ -133,33 +134,16 @@ void TaskVectorSparsifier::set_l1_norms(double before, double after) {
 
 void TaskVectorSparsifier::mask_for_l1_norms(std::span<float> d, std::uint64_t begin, Scratch& scratch) {
   mask(d, begin, scratch);
-  if (method_ != Sparsifier::kDellaMagprune || keep_all_ || drop_all_) return;
-  if (pending_bits_.empty()) pending_bits_.assign((n_ + 63) / 64, 0);
-  // A dropped element is +0; a kept one that is +0 reads back the same when its bit is clear.
-  for (std::size_t j = 0; j < d.size(); ++j) {
-    std::uint32_t bits;
-    __builtin_memcpy(&bits, &d[j], sizeof bits);
-    const std::uint64_t i = begin + j;
-    pending_bits_[i >> 6] |= std::uint64_t{bits != 0} << (i & 63);
-  }
+  const bool random = method_ == Sparsifier::kRandom || method_ == Sparsifier::kDellaMagprune;
+  if (!random || keep_all_ || drop_all_) return;
+  if (pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
+  set_bits_of_nonzero(d, begin, pending_bits_.data());
 }
 
 void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch& scratch) const {
   if (keep_all_) return;
   if (!kept_bits_.empty()) {
-    // A word of bits at a time; each value is ANDed with all ones or all zeros, no branch.
-    for (std::size_t j = 0; j < d.size();) {
-      const std::uint64_t i = begin + j;
-      const std::uint64_t word = kept_bits_[i >> 6] >> (i & 63);
-      const std::size_t m = std::min<std::size_t>(64 - (i & 63), d.size() - j);
-      for (std::size_t k = 0; k < m; ++k) {
-        std::uint32_t bits;
-        __builtin_memcpy(&bits, &d[j + k], sizeof bits);
-        bits &= 0u - static_cast<std::uint32_t>((word >> k) & 1);
-        __builtin_memcpy(&d[j + k], &bits, sizeof bits);
-      }
-      j += m;
-    }
+    zero_where_clear(d, begin, kept_bits_.data());
     return;
   }
   if (drop_all_) {

@@ -67,9 +67,9 @@ class TaskVectorSparsifier {
   // Zeroes the dropped elements of d = elements [begin, begin + d.size()) of the task vector
   // (scaling kept ones by 1/p for the papers' rescale). della_magprune needs whole rows.
   void mask(std::span<float> d, std::uint64_t begin, Scratch& scratch) const;
-  // mask() for the L1 pass, which sees every element once, in order. For della_magprune it
-  // also remembers which elements survived (a bit each), so that later mask() calls read the
-  // bits instead of ranking every row again.
+  // mask() for the L1 pass, which sees every element once, in order. For the random
+  // sparsifiers it also remembers which elements survived (a bit each), so that later mask()
+  // calls read the bits instead of drawing (and, for della_magprune, ranking rows) again.
   void mask_for_l1_norms(std::span<float> d, std::uint64_t begin, Scratch& scratch);
   // Multiplies by the L1 ratio, when set_l1_norms() gave one.
   void rescale(std::span<float> d) const noexcept;
@@ -88,8 +88,8 @@ class TaskVectorSparsifier {
   std::uint64_t first_kept_ = 0;
   std::uint64_t first_dropped_ = std::numeric_limits<std::uint64_t>::max();
 
-  std::vector<std::uint64_t> pending_bits_;  // della_magprune: filled by mask_for_l1_norms()
-  std::vector<std::uint64_t> kept_bits_;     // and read by mask() once set_l1_norms() is called
+  std::vector<std::uint8_t> pending_bits_;  // random, della_magprune: filled by mask_for_l1_norms()
+  std::vector<std::uint8_t> kept_bits_;     // and read by mask() once set_l1_norms() is called
 
   void mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept;
   double scale_ = 1.0;

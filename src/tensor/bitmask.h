@@ -1,0 +1,21 @@
+// One bit per element of a tensor: which elements a random mask kept, remembered between the
+// passes of a streamed merge so that the merge pass need not draw (or rank rows) again.
+// Bit i is bit i % 8 of byte i / 8.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace weld {
+
+// Bytes for the bits of n elements.
+constexpr std::uint64_t bitmask_bytes(std::uint64_t n) { return (n + 7) / 8; }
+
+// Sets the bit of element begin + j for every v[j] that is not +0 (-0 counts as set: a value
+// that reads back as +0 with its bit clear is the same either way).
+void set_bits_of_nonzero(std::span<const float> v, std::uint64_t begin, std::uint8_t* bits) noexcept;
+
+// v[j] = +0 where the bit of element begin + j is clear; the rest are left as they are.
+void zero_where_clear(std::span<float> v, std::uint64_t begin, const std::uint8_t* bits) noexcept;
+
+}  // namespace weld
