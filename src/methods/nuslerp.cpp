@@ -8,10 +8,13 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "methods/all_methods.h"
+#include "tensor/lane_sum.h"
+#include "tensor/vector_clones.h"
 #include "util/error.h"
 
 namespace weld {
@@ -44,21 +47,29 @@ struct Operands {
   }
 };
 
+Operands operands(const MethodCall& call, std::span<const float* const> inputs) {
+  Operands in{nullptr, nullptr, call.base ? inputs[*call.base] : nullptr};
+  for (std::size_t i = 0; i < call.n_inputs; ++i) {
+    if (i == call.base) continue;
+    if (in.x0) in.x1 = inputs[i];
+    else in.x0 = inputs[i];
+  }
+  return in;
+}
+
 // The tensor seen as [outer, length, inner] with the vectors along the middle axis: vector
-// (o, k) holds elements (o * length + i) * inner + k for i in [0, length). Columns (inner > 1)
-// are then walked row by row, over contiguous memory, rather than down each column.
+// (o, k) holds elements (o * length + i) * inner + k for i in [0, length). Either outer or
+// inner is 1: rows (or the whole tensor) are runs of consecutive elements, columns interleave.
 struct VectorLayout {
-  std::size_t outer, length, inner;
+  std::uint64_t outer, length, inner;
+  // The vector that element g belongs to.
+  std::uint64_t vector_of(std::uint64_t g) const { return inner == 1 ? g / length : g % inner; }
 };
 
-VectorLayout layout_of(const MethodCall& call, const WholeTensor& t) {
-  if (call.global(kFlatten) != 0.0 || t.shape.empty()) return {1, t.n, 1};
-  if (call.global(kRowWise) != 0.0) {
-    const auto length = static_cast<std::size_t>(t.shape.front());
-    return {1, length, t.n / length};
-  }
-  const auto length = static_cast<std::size_t>(t.shape.back());
-  return {t.n / length, length, 1};
+VectorLayout layout_of(const MethodCall& call, std::uint64_t n, std::span<const std::uint64_t> shape) {
+  if (call.global(kFlatten) != 0.0 || shape.empty() || n == 0) return {1, n, 1};
+  if (call.global(kRowWise) != 0.0) return {1, shape.front(), n / shape.front()};
+  return {n / shape.back(), shape.back(), 1};
 }
 
 double interpolation_factor(const MethodCall& call) {
@@ -70,42 +81,65 @@ double interpolation_factor(const MethodCall& call) {
   return std::abs(sum) < kMinWeightSum ? 0.5 : w[1] / sum;
 }
 
-// Per vector: the sums that give its angle, then the coefficients of d0 and d1.
+// Per vector: the sums that give its angle, in lanes (lane_sum.h) so that they vectorise.
 struct VectorSums {
-  double norm0 = 0.0, norm1 = 0.0, dot = 0.0;
+  LaneSum norm0, norm1, dot;
 };
+
 struct Coefficients {
   double c0, c1;
 };
 
 Coefficients coefficients(const VectorSums& s, double t) {
   const double scale =
-      std::max(std::sqrt(s.norm0), kMinNorm) * std::max(std::sqrt(s.norm1), kMinNorm);
-  const double theta = std::acos(std::clamp(s.dot / scale, -1.0, 1.0));
+      std::max(std::sqrt(s.norm0.value()), kMinNorm) * std::max(std::sqrt(s.norm1.value()), kMinNorm);
+  const double theta = std::acos(std::clamp(s.dot.value() / scale, -1.0, 1.0));
   const double sin_theta = std::sin(theta);
   if (std::abs(sin_theta) < kMinSin) return {1.0 - t, t};
   return {std::sin((1.0 - t) * theta) / sin_theta, std::sin(t * theta) / sin_theta};
 }
 
-// Slerps the `inner` vectors of the block of length * inner elements at `begin`.
-void slerp_block(const Operands& in, double t, std::size_t begin, const VectorLayout& v,
-                 std::span<VectorSums> sums, std::span<Coefficients> coef, float* out) {
-  std::fill(sums.begin(), sums.end(), VectorSums{});
-  for (std::size_t i = 0, j = begin; i < v.length; ++i) {
-    for (std::size_t k = 0; k < v.inner; ++k, ++j) {
-      const double d0 = in.delta(in.x0, j), d1 = in.delta(in.x1, j);
-      sums[k].norm0 += d0 * d0;
-      sums[k].norm1 += d1 * d1;
-      sums[k].dot += d0 * d1;
+// The coefficients of d0 and d1 for every vector, from one pass.
+struct NuslerpStats final : TensorStats {
+  VectorLayout layout;
+  std::vector<Coefficients> coefficients;
+};
+
+// Adds elements [first, first + count) of a tile, all of one vector, to its sums.
+WELD_VECTOR_CLONES void add_run(const Operands& in, std::size_t first, std::size_t count, VectorSums& sums) noexcept {
+  sums.norm0.add(count, [&](std::size_t j) { return in.delta(in.x0, first + j) * in.delta(in.x0, first + j); });
+  sums.norm1.add(count, [&](std::size_t j) { return in.delta(in.x1, first + j) * in.delta(in.x1, first + j); });
+  sums.dot.add(count, [&](std::size_t j) { return in.delta(in.x0, first + j) * in.delta(in.x1, first + j); });
+}
+
+std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
+  auto stats = std::make_unique<NuslerpStats>();
+  const VectorLayout v = stats->layout = layout_of(call, reader.numel, reader.shape);
+  std::vector<VectorSums> sums(v.outer * v.inner);
+  reader.for_each_tile([&](const Tile& tile) {
+    const Operands in = operands(call, tile.inputs);
+    for (std::size_t j = 0; j < tile.n;) {
+      const std::uint64_t g = tile.begin + j;
+      // A run of one vector: to the end of its row, or a single element of a column.
+      const std::size_t count =
+          v.inner == 1 ? static_cast<std::size_t>(std::min<std::uint64_t>(tile.n - j, v.length - g % v.length)) : 1;
+      add_run(in, j, count, sums[v.vector_of(g)]);
+      j += count;
     }
-  }
-  for (std::size_t k = 0; k < v.inner; ++k) coef[k] = coefficients(sums[k], t);
-  for (std::size_t i = 0, j = begin; i < v.length; ++i) {
-    for (std::size_t k = 0; k < v.inner; ++k, ++j) {
-      const double b = in.base ? in.base[j] : 0.0;
-      out[j] = static_cast<float>(b + coef[k].c0 * in.delta(in.x0, j) +
-                                  coef[k].c1 * in.delta(in.x1, j));
-    }
+    return true;
+  });
+  const double factor = interpolation_factor(call);
+  for (const VectorSums& s : sums) stats->coefficients.push_back(coefficients(s, factor));
+  return stats;
+}
+
+void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const auto& stats = static_cast<const NuslerpStats&>(*tile.stats);
+  const Operands in = operands(call, tile.inputs);
+  for (std::size_t j = 0; j < tile.n; ++j) {
+    const Coefficients& c = stats.coefficients[stats.layout.vector_of(tile.begin + j)];
+    const double b = in.base ? in.base[j] : 0.0;
+    tile.out[j] = static_cast<float>(b + c.c0 * in.delta(in.x0, j) + c.c1 * in.delta(in.x1, j));
   }
 }
 
@@ -116,22 +150,6 @@ void validate(const MethodCall& call) {
   if (!call.base && call.n_inputs != 2)
     fail("nuslerp interpolates two models, got {}; a third may only be the base_model",
          call.n_inputs);
-}
-
-void merge_tensor(const MethodCall& call, const WholeTensor& t) {
-  if (t.n == 0) return;
-  Operands in{nullptr, nullptr, call.base ? t.inputs[*call.base] : nullptr};
-  for (std::size_t i = 0; i < call.n_inputs; ++i) {
-    if (i == call.base) continue;
-    if (in.x0) in.x1 = t.inputs[i];
-    else in.x0 = t.inputs[i];
-  }
-  const double factor = interpolation_factor(call);
-  const VectorLayout v = layout_of(call, t);
-  std::vector<VectorSums> sums(v.inner);
-  std::vector<Coefficients> coef(v.inner);
-  for (std::size_t o = 0; o < v.outer; ++o)
-    slerp_block(in, factor, o * v.length * v.inner, v, sums, coef, t.out);
 }
 
 }  // namespace
@@ -149,8 +167,8 @@ const MethodDescriptor kNuslerp = {
     .min_inputs = 2,
     .max_inputs = 3,
     .validate = validate,
-    .merge_tile = nullptr,
-    .merge_tensor = merge_tensor,
+    .merge_tile = merge_tile,
+    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Spherical interpolation between two models with t set by their relative weights. "
@@ -159,6 +177,7 @@ const MethodDescriptor kNuslerp = {
         "column) separately, so each output neuron gets its own angle.",
     .when_to_use = "slerp with weights instead of t, or between two fine-tunes' task vectors "
                    "relative to their common base",
+    .prepare = prepare,
 };
 
 }  // namespace weld

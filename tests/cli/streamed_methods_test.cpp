@@ -56,7 +56,10 @@ INSTANTIATE_TEST_SUITE_P(Methods, StreamedMethodsCli,
                                          Case{"slerp", "{t: 0.3}", true}, Case{"model_stock", "{}"},
                                          Case{"model_stock", "{filter_wise: true}"},
                                          Case{"sce", "{select_topk: 0.5}"}, Case{"sce", "{}"},
-                                         Case{"ramplus_tl", "{}"}, Case{"arcee_fusion", "{}", true}),
+                                         Case{"ramplus_tl", "{}"}, Case{"arcee_fusion", "{}", true},
+                                         Case{"nuslerp", "{weight: 0.7}"},
+                                         Case{"nuslerp", "{weight: 0.7, nuslerp_flatten: false}"},
+                                         Case{"nuslerp", "{weight: 0.7, nuslerp_flatten: false, nuslerp_row_wise: true}"}),
                          [](const testing::TestParamInfo<Case>& param) {
                            return std::string(param.param.method) + "_" + std::to_string(param.index);
                          });

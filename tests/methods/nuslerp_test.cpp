@@ -38,7 +38,8 @@ TEST(Nuslerp, DeclaresItsContract) {
   EXPECT_EQ(nuslerp().base, BaseUse::kOptional);
   EXPECT_EQ(nuslerp().min_inputs, 2u);
   EXPECT_EQ(nuslerp().max_inputs, 3u);
-  EXPECT_NE(nuslerp().merge_tensor, nullptr);
+  EXPECT_NE(nuslerp().prepare, nullptr);  // streamed: one pass for the angles, then tiles
+  EXPECT_NE(nuslerp().merge_tile, nullptr);
   ASSERT_EQ(nuslerp().params.size(), 3u);
   const ParamDef& weight = nuslerp().params[*find_param(nuslerp(), "weight")];
   EXPECT_EQ(weight.scope, ParamScope::kPerModel);
