@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "methods/all_methods.h"
-#include "tensor/streamed_select.h"
+#include "methods/selection_passes.h"
 
 namespace weld {
 namespace {
@@ -93,16 +93,9 @@ std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader&
   // The quartiles of importance, exactly (sorted element floor(q (n - 1))).
   const std::uint64_t last = reader.numel - 1;
   StreamedSelector selector(reader.numel, {last / 4, last / 2, 3 * last / 4});
-  std::vector<std::uint32_t> keys;
-  while (!selector.done()) {
-    reader.for_each_tile([&](const Tile& tile) {
-      keys.resize(tile.n);
-      for_each_importance(call, *stats, tile, [&](std::size_t j, float importance) { keys[j] = order_key(importance); });
-      selector.add(keys);
-      return !selector.done();
-    });
-    selector.end_pass();
-  }
+  run_selection_passes(reader, std::span(&selector, 1), [&](const Tile& tile, std::size_t, std::span<std::uint32_t> keys) {
+    for_each_importance(call, *stats, tile, [&](std::size_t j, float importance) { keys[j] = order_key(importance); });
+  });
   const auto quantile = [&](std::size_t i) { return from_order_key(static_cast<std::uint32_t>(selector.result(i) >> 32)); };
   const float q1 = quantile(0), median = quantile(1), q3 = quantile(2);
   stats->threshold = median + 1.5f * (q3 - q1);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "tensor/vector_clones.h"
+
 namespace weld {
 namespace {
 
@@ -12,7 +14,7 @@ constexpr std::size_t kBlock = 2048;
 
 }  // namespace
 
-void elect_sign_and_merge(std::span<const float* const> weighted, std::span<const double> weights,
+WELD_VECTOR_CLONES void elect_sign_and_merge(std::span<const float* const> weighted, std::span<const double> weights,
                           float* mixed, float* divisor, std::size_t n) noexcept {
   std::array<float, kBlock> sum, kept, kept_weight;
   for (std::size_t begin = 0; begin < n; begin += kBlock) {

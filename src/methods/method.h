@@ -87,10 +87,13 @@ class TensorReader {
       : numel(n), shape(dims), name(tensor_name), seed(random_seed) {}
   virtual ~TensorReader() = default;
 
-  // Calls fn(tile) for consecutive tiles covering the tensor, in element order, with every
-  // input loaded (tile.out is null), until fn returns false. Tiles hold whole rows when the
-  // method asks for them.
-  virtual void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const = 0;
+  // Calls fn(tile) for consecutive tiles covering elements [begin, end), in element order,
+  // with every input loaded (tile.out is null), until fn returns false. Tiles hold whole
+  // rows when the method asks for them (and then begin must start a row).
+  virtual void for_each_tile(std::uint64_t begin, std::uint64_t end,
+                             const std::function<bool(const Tile& tile)>& fn) const = 0;
+  // The same over the whole tensor.
+  void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const { for_each_tile(0, numel, fn); }
 
   const std::uint64_t numel;
   const std::span<const std::uint64_t> shape;

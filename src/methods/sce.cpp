@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "methods/all_methods.h"
+#include "methods/selection_passes.h"
 #include "tensor/lane_sum.h"
 #include "tensor/select.h"
-#include "tensor/streamed_select.h"
 #include "tensor/vector_clones.h"
 
 namespace weld {
@@ -93,23 +93,15 @@ void kept_elements(const MethodCall& call, const SceStats& stats, const Tile& ti
   for (std::size_t j = 0; j < tile.n; ++j) keep[j] = kept(stats, keep[j], tile.begin + j) ? 1u : 0u;
 }
 
-// Calls fn(tile, keys) for every tile, keys its elements' variance keys.
-template <typename Fn>
-void for_each_tile_with_keys(const MethodCall& call, const SceStats& stats, const TensorReader& reader, Fn fn) {
-  std::vector<std::uint32_t> keys;
-  reader.for_each_tile([&](const Tile& tile) {
-    keys.resize(tile.n);
-    variance_keys(stats, tile, *call.base, keys.data());
-    return fn(tile, std::span<std::uint32_t>(keys));
-  });
-}
-
 // Select: the elements of largest variance, k = int(count_nonzero(var) * select_topk) of them
 // (one pass to count, then the selection's), largest first and ties to the lower index.
 void select_top_variance(const MethodCall& call, SceStats& stats, const TensorReader& reader) {
   std::uint64_t n_nonzero = 0;
-  for_each_tile_with_keys(call, stats, reader, [&](const Tile&, std::span<std::uint32_t> keys) {
-    for (std::uint32_t key : keys) n_nonzero += key != 0;
+  std::vector<std::uint32_t> variance;
+  reader.for_each_tile([&](const Tile& tile) {
+    variance.resize(tile.n);
+    variance_keys(stats, tile, *call.base, variance.data());
+    for (std::uint32_t key : variance) n_nonzero += key != 0;
     return true;
   });
   const double wanted = std::floor(static_cast<double>(n_nonzero) * call.global(kSelectTopk));
@@ -120,14 +112,10 @@ void select_top_variance(const MethodCall& call, SceStats& stats, const TensorRe
     return;
   }
   StreamedSelector selector(reader.numel, {k - 1});
-  while (!selector.done()) {
-    for_each_tile_with_keys(call, stats, reader, [&](const Tile&, std::span<std::uint32_t> keys) {
-      for (std::uint32_t& key : keys) key = ~key;  // largest first
-      selector.add(keys);
-      return !selector.done();
-    });
-    selector.end_pass();
-  }
+  run_selection_passes(reader, std::span(&selector, 1), [&](const Tile& tile, std::size_t, std::span<std::uint32_t> keys) {
+    variance_keys(stats, tile, *call.base, keys.data());
+    for (std::uint32_t& key : keys) key = ~key;  // largest first
+  });
   stats.last_kept = selector.result(0);
 }
 

@@ -14,4 +14,9 @@ std::span<std::uint32_t> Scratch::keys(std::size_t n, std::size_t slot) {
   return {buffer.data(), n};
 }
 
+std::span<float*> Scratch::pointers(std::size_t n) {
+  if (pointers_.size() < n) pointers_.resize(n);
+  return {pointers_.data(), n};
+}
+
 }  // namespace weld

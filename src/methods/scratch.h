@@ -18,12 +18,15 @@ class Scratch {
   std::span<float> floats(std::size_t slot, std::size_t n);
   // n 32-bit keys (selection keys, indices, ranks) in buffer `slot`.
   std::span<std::uint32_t> keys(std::size_t n, std::size_t slot = 0);
+  // n pointers (to the inputs or buffers of a tile, say), so that no tile allocates.
+  std::span<float*> pointers(std::size_t n);
 
  private:
   // By slot number: slots are few, and shared helpers (sparsify) use high numbers so as to
   // stay out of the way of the method that calls them.
   std::map<std::size_t, std::vector<float>> floats_;
   std::map<std::size_t, std::vector<std::uint32_t>> keys_;
+  std::vector<float*> pointers_;
 };
 
 }  // namespace weld

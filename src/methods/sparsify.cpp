@@ -53,6 +53,31 @@ void magnitude_ranks(std::span<const float> row, Scratch& scratch, std::span<std
   for (std::size_t r = 0; r < n; ++r) rank[index[r]] = static_cast<std::uint32_t>(r);
 }
 
+// Keeps the elements of d whose (key, index) pair lies in [first_kept, first_dropped), d[j]
+// being element first + j. The pairs are compared as two 32-bit halves, which the compiler
+// turns into vector compares.
+WELD_VECTOR_CLONES void keep_pairs_between(float* d, std::size_t n, std::uint32_t first, bool complement,
+                                           std::uint64_t first_kept, std::uint64_t first_dropped) noexcept {
+  const auto kept_key = static_cast<std::uint32_t>(first_kept >> 32);
+  const auto kept_index = static_cast<std::uint32_t>(first_kept);
+  const auto dropped_key = static_cast<std::uint32_t>(first_dropped >> 32);
+  const auto dropped_index = static_cast<std::uint32_t>(first_dropped);
+  const std::uint32_t flip = complement ? 0xffffffffu : 0u;
+  for (std::size_t j = 0; j < n; ++j) {
+    std::uint32_t bits;
+    __builtin_memcpy(&bits, &d[j], sizeof bits);
+    const std::uint32_t key = (bits & 0x7fffffffu) ^ flip;
+    const std::uint32_t index = first + static_cast<std::uint32_t>(j);
+    const bool from_first = (key > kept_key) | ((key == kept_key) & (index >= kept_index));
+    const bool before_dropped = (key < dropped_key) | ((key == dropped_key) & (index < dropped_index));
+    d[j] = from_first & before_dropped ? d[j] : 0.0f;
+  }
+}
+
+WELD_VECTOR_CLONES void scale_by(float* d, std::size_t n, double scale) noexcept {
+  for (std::size_t j = 0; j < n; ++j) d[j] = static_cast<float>(d[j] * scale);
+}
+
 }  // namespace
 
 std::string_view sparsifier_name(Sparsifier s) {
@@ -192,30 +217,13 @@ void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch
   }
 }
 
-// Keeps the elements whose (key, index) pair lies in [first_kept_, first_dropped_). The pairs
-// are compared as two 32-bit halves, which the compiler turns into vector compares.
 void TaskVectorSparsifier::mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept {
-  const auto kept_key = static_cast<std::uint32_t>(first_kept_ >> 32);
-  const auto kept_index = static_cast<std::uint32_t>(first_kept_);
-  const auto dropped_key = static_cast<std::uint32_t>(first_dropped_ >> 32);
-  const auto dropped_index = static_cast<std::uint32_t>(first_dropped_);
-  const bool complement = method_ == Sparsifier::kMagnitude;
-  const auto first = static_cast<std::uint32_t>(begin);
-  for (std::size_t j = 0; j < d.size(); ++j) {
-    std::uint32_t key;
-    __builtin_memcpy(&key, &d[j], sizeof key);
-    key &= 0x7fffffffu;
-    if (complement) key = ~key;
-    const std::uint32_t index = first + static_cast<std::uint32_t>(j);
-    const bool from_first = (key > kept_key) | ((key == kept_key) & (index >= kept_index));
-    const bool before_dropped = (key < dropped_key) | ((key == dropped_key) & (index < dropped_index));
-    d[j] = from_first & before_dropped ? d[j] : 0.0f;
-  }
+  keep_pairs_between(d.data(), d.size(), static_cast<std::uint32_t>(begin), method_ == Sparsifier::kMagnitude,
+                     first_kept_, first_dropped_);
 }
 
 void TaskVectorSparsifier::rescale(std::span<float> d) const noexcept {
-  if (!scaled_) return;
-  for (float& x : d) x = static_cast<float>(x * scale_);
+  if (scaled_) scale_by(d.data(), d.size(), scale_);
 }
 
 void sparsify(Sparsifier method, std::span<float> delta, const SparsifyArgs& args, Scratch* scratch) {

@@ -15,8 +15,9 @@
 
 #include "methods/all_methods.h"
 #include "methods/consensus.h"
+#include "methods/selection_passes.h"
 #include "methods/sparsify.h"
-#include "tensor/streamed_select.h"
+#include "tensor/vector_clones.h"
 #include "util/check.h"
 #include "util/error.h"
 
@@ -142,12 +143,34 @@ std::unique_ptr<FamilyStats> family_stats(const MethodCall& call, const FamilyRo
   return stats;
 }
 
+WELD_VECTOR_CLONES void subtract(const float* x, const float* b, float* d, std::size_t n) noexcept {
+  for (std::size_t j = 0; j < n; ++j) d[j] = x[j] - b[j];
+}
+
+WELD_VECTOR_CLONES void multiply(float* v, float w, std::size_t n) noexcept {
+  for (std::size_t j = 0; j < n; ++j) v[j] *= w;
+}
+
+WELD_VECTOR_CLONES void add_all(std::span<const float* const> terms, float* sum, std::size_t n) noexcept {
+  std::fill_n(sum, n, 0.0f);
+  for (const float* term : terms)
+    for (std::size_t j = 0; j < n; ++j) sum[j] += term[j];
+}
+
+// out = b + lambda * mixed (/ divisor).
+WELD_VECTOR_CLONES void add_to_base(const float* b, const float* mixed, const float* divisor, bool normalize,
+                                    float lambda, float* out, std::size_t n) noexcept {
+  if (normalize) {
+    for (std::size_t j = 0; j < n; ++j) out[j] = b[j] + lambda * (mixed[j] / divisor[j]);
+  } else {
+    for (std::size_t j = 0; j < n; ++j) out[j] = b[j] + lambda * mixed[j];
+  }
+}
+
 // d = x_i - b over a tile, in the worker's scratch slot for task vector k.
 std::span<float> task_vector(const Tile& tile, std::size_t base, std::size_t input, std::size_t k) {
   const std::span<float> d = tile.scratch->floats(2 + k, tile.n);
-  const float* x = tile.inputs[input];
-  const float* b = tile.inputs[base];
-  for (std::size_t j = 0; j < tile.n; ++j) d[j] = x[j] - b[j];
+  subtract(tile.inputs[input], tile.inputs[base], d.data(), tile.n);
   return d;
 }
 
@@ -157,24 +180,11 @@ std::span<float> task_vector(const Tile& tile, std::size_t base, std::size_t inp
 void find_thresholds(const MethodCall& call, FamilyStats& stats, const TensorReader& reader) {
   std::vector<StreamedSelector> selectors;
   for (const TaskVectorSparsifier& s : stats.sparsifiers) selectors.emplace_back(reader.numel, s.selection_ranks());
-  std::vector<std::uint32_t> keys;
-  auto all_done = [&] {
-    return std::all_of(selectors.begin(), selectors.end(), [](const StreamedSelector& s) { return s.done(); });
-  };
-  while (!all_done()) {
-    reader.for_each_tile([&](const Tile& tile) {
-      keys.resize(tile.n);
-      for (std::size_t k = 0; k < selectors.size(); ++k) {
-        if (selectors[k].done()) continue;
-        const float* x = tile.inputs[stats.inputs[k]];
-        const float* b = tile.inputs[*call.base];
-        for (std::size_t j = 0; j < tile.n; ++j) keys[j] = stats.sparsifiers[k].selection_key(x[j] - b[j]);
-        selectors[k].add(keys);
-      }
-      return !all_done();
-    });
-    for (StreamedSelector& s : selectors) s.end_pass();
-  }
+  run_selection_passes(reader, selectors, [&](const Tile& tile, std::size_t k, std::span<std::uint32_t> keys) {
+    const float* x = tile.inputs[stats.inputs[k]];
+    const float* b = tile.inputs[*call.base];
+    for (std::size_t j = 0; j < tile.n; ++j) keys[j] = stats.sparsifiers[k].selection_key(x[j] - b[j]);
+  });
   for (std::size_t k = 0; k < selectors.size(); ++k) {
     std::vector<std::uint64_t> pairs;
     for (std::size_t r = 0; r < stats.sparsifiers[k].selection_ranks().size(); ++r) pairs.push_back(selectors[k].result(r));
@@ -210,34 +220,38 @@ std::unique_ptr<TensorStats> prepare_family(const MethodCall& call, const Tensor
   return stats;
 }
 
+// Elements the merge takes at a time: every buffer of a block stays in L1 or L2 (a whole tile
+// of each task vector, its mixture and divisor would not fit in L2 with the inputs).
+constexpr std::size_t kMergeBlock = 4096;
+
 template <const FamilyRow& Row>
 void merge_family_tile(const MethodCall& call, const Tile& tile) noexcept {
   const auto& stats = static_cast<const FamilyStats&>(*tile.stats);
   const std::size_t n_models = stats.inputs.size();
-  std::vector<const float*> weighted(n_models);
-  for (std::size_t k = 0; k < n_models; ++k) {
-    const std::span<float> d = task_vector(tile, *call.base, stats.inputs[k], k);
-    stats.sparsifiers[k].mask(d, tile.begin, *tile.scratch);
-    stats.sparsifiers[k].rescale(d);
-    const auto w = static_cast<float>(stats.weights[k]);
-    for (float& v : d) v *= w;
-    weighted[k] = d.data();
-  }
-  const std::span<float> mixed = tile.scratch->floats(0, tile.n), divisor = tile.scratch->floats(1, tile.n);
-  if (Row.consensus) {
-    elect_sign_and_merge(weighted, stats.weights, mixed.data(), divisor.data(), tile.n);
-  } else {
-    std::fill(mixed.begin(), mixed.end(), 0.0f);
-    for (const float* wd : weighted)
-      for (std::size_t j = 0; j < tile.n; ++j) mixed[j] += wd[j];
-    std::fill(divisor.begin(), divisor.end(), static_cast<float>(scalar_divisor(call, Row)));
-  }
+  // DELLA ranks within rows, which the executor's tiles hold whole: it takes the tile at once.
+  const std::size_t block = Row.sparsifier == Sparsifier::kDellaMagprune ? tile.n : std::min(tile.n, kMergeBlock);
+  const std::span<float*> weighted = tile.scratch->pointers(n_models);
+  for (std::size_t k = 0; k < n_models; ++k) weighted[k] = tile.scratch->floats(2 + k, block).data();
+  const std::span<float> mixed = tile.scratch->floats(0, block), divisor = tile.scratch->floats(1, block);
   const bool normalize = param_or(call, Row, "normalize", {}, 0.0) != 0.0;
   const auto lambda = static_cast<float>(param_or(call, Row, "lambda", {}, 1.0));
   const float* b = tile.inputs[*call.base];
-  for (std::size_t j = 0; j < tile.n; ++j) {
-    const float m = normalize ? mixed[j] / divisor[j] : mixed[j];
-    tile.out[j] = b[j] + lambda * m;
+  for (std::size_t begin = 0; begin < tile.n; begin += block) {
+    const std::size_t n = std::min(block, tile.n - begin);
+    for (std::size_t k = 0; k < n_models; ++k) {
+      const std::span<float> d(weighted[k], n);
+      subtract(tile.inputs[stats.inputs[k]] + begin, b + begin, d.data(), n);
+      stats.sparsifiers[k].mask(d, tile.begin + begin, *tile.scratch);
+      stats.sparsifiers[k].rescale(d);
+      multiply(d.data(), static_cast<float>(stats.weights[k]), n);
+    }
+    if (Row.consensus) {
+      elect_sign_and_merge({weighted.data(), n_models}, stats.weights, mixed.data(), divisor.data(), n);
+    } else {
+      add_all({weighted.data(), n_models}, mixed.data(), n);
+      std::fill_n(divisor.begin(), n, static_cast<float>(scalar_divisor(call, Row)));
+    }
+    add_to_base(b + begin, mixed.data(), divisor.data(), normalize, lambda, tile.out + begin, n);
   }
 }
 

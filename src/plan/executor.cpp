@@ -9,6 +9,7 @@
 #include "io/sharded_writer.h"
 #include "plan/progress.h"
 #include "tensor/convert.h"
+#include "util/check.h"
 #include "util/error.h"
 #include "util/parallel.h"
 
@@ -133,10 +134,13 @@ class MappedTensorReader final : public TensorReader {
   MappedTensorReader(const MergePlan& plan, const TensorPlan& t, WorkerBuffers& buffers)
       : TensorReader(t.numel, t.shape, t.name, plan.seed), plan_(plan), t_(t), buffers_(buffers) {}
 
-  void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const override {
+  void for_each_tile(std::uint64_t first, std::uint64_t end,
+                     const std::function<bool(const Tile& tile)>& fn) const override {
     const std::size_t step = tile_elements(plan_, t_);
-    for (std::uint64_t begin = 0; begin < numel; begin += step) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, numel - begin));
+    // Whole-row tiles must start a row (a row that divides kTileElements passes unchecked).
+    WELD_CHECK(end <= numel && (step == kTileElements || first % t_.shape.back() == 0));
+    for (std::uint64_t begin = first; begin < end; begin += step) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, end - begin));
       if (!fn(Tile{load_inputs(plan_, t_, begin, n, buffers_), nullptr, n, begin, nullptr, &buffers_.scratch}))
         return;
     }
@@ -153,8 +157,12 @@ class WholeTensorReader final : public TensorReader {
  public:
   explicit WholeTensorReader(const WholeTensor& t) : TensorReader(t.n, t.shape, t.name, t.seed), t_(t) {}
 
-  void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const override {
-    fn(Tile{t_.inputs, nullptr, t_.n, 0, nullptr, t_.scratch});
+  void for_each_tile(std::uint64_t begin, std::uint64_t end,
+                     const std::function<bool(const Tile& tile)>& fn) const override {
+    WELD_CHECK(begin <= end && end <= numel);
+    std::vector<const float*> at;
+    for (const float* input : t_.inputs) at.push_back(input + begin);
+    fn(Tile{at, nullptr, static_cast<std::size_t>(end - begin), begin, nullptr, t_.scratch});
   }
 
  private:

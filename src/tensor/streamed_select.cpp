@@ -1,14 +1,23 @@
 #include "tensor/streamed_select.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "tensor/select.h"
+#include "tensor/vector_clones.h"
 #include "util/check.h"
 
 namespace weld {
 namespace {
 
 constexpr std::size_t kDigits = std::size_t{1} << 16;
+// Counts up to this are read whole in the first pass and selected in memory (1 MiB of keys).
+constexpr std::uint64_t kReadWhole = std::uint64_t{1} << 18;
+// Otherwise the sample is n / 16 keys, at most kMaxSample, in pieces of kPiece keys.
+constexpr std::uint64_t kSampleDivisor = 16;
+constexpr std::uint64_t kMaxSample = std::uint64_t{1} << 18;
+constexpr std::uint64_t kPiece = 1024;
 
 // The digit whose cumulative count first exceeds `rank`; `rank` becomes the rank within it.
 std::uint32_t find_digit(const std::vector<std::uint32_t>& histogram, std::uint64_t& rank) {
@@ -18,69 +27,281 @@ std::uint32_t find_digit(const std::vector<std::uint32_t>& histogram, std::uint6
   }
 }
 
+struct WindowCounts {
+  std::uint32_t below = 0, equal_low = 0, equal_high = 0, inside = 0;
+};
+
+// One branch-free pass the compiler vectorises; the rare keys inside are gathered after.
+WELD_VECTOR_CLONES WindowCounts count_window(const std::uint32_t* keys, std::size_t n, std::uint32_t low,
+                                             std::uint32_t high) noexcept {
+  std::uint32_t below = 0, equal_low = 0, equal_high = 0, inside = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::uint32_t k = keys[j];
+    below += k < low;
+    equal_low += k == low;
+    equal_high += k == high;
+    inside += (k > low) & (k < high);
+  }
+  return {below, equal_low, equal_high, inside};
+}
+
+// Appends the keys strictly between low and high, and their indices (element begin + j), to
+// the `count` already in keys_out and index_out; returns the new count. Each block of 8 keys
+// is tested with one vector compare first: only about one in eight holds a key of a 1.5%
+// window. In such a block every key is written, and counted only if inside.
+WELD_VECTOR_CLONES std::size_t gather_inside(const std::uint32_t* keys, std::size_t n, std::uint32_t low,
+                                             std::uint32_t high, std::uint64_t begin, std::uint32_t* keys_out,
+                                             std::uint32_t* index_out, std::size_t count) noexcept {
+  // low < k < high as one unsigned compare: k - (low + 1) < high - (low + 1). REQUIRES: low < high.
+  const std::uint32_t first = low + 1, width = high - first;
+  const auto append = [&](std::size_t j) {
+    keys_out[count] = keys[j];
+    index_out[count] = static_cast<std::uint32_t>(begin + j);
+    count += keys[j] - first < width;
+  };
+  using Block = std::uint32_t __attribute__((vector_size(32)));
+  constexpr std::size_t kBlock = sizeof(Block) / sizeof(std::uint32_t);
+  std::size_t block = 0;
+  for (; block + kBlock <= n; block += kBlock) {
+    Block k;
+    __builtin_memcpy(&k, keys + block, sizeof k);
+    const auto inside = (k - first) < width;  // lanes of all ones where inside
+    std::uint64_t halves[sizeof inside / sizeof(std::uint64_t)];
+    __builtin_memcpy(halves, &inside, sizeof halves);
+    if ((halves[0] | halves[1] | halves[2] | halves[3]) == 0) continue;
+    for (std::size_t j = block; j < block + kBlock; ++j) append(j);
+  }
+  for (std::size_t j = block; j < n; ++j) append(j);
+  return count;
+}
+
+std::uint32_t key_of(std::uint64_t pair) { return static_cast<std::uint32_t>(pair >> 32); }
+
 }  // namespace
 
-StreamedSelector::StreamedSelector(std::uint64_t n, std::vector<std::uint64_t> ranks)
-    : n_(n), high_count_(4 * kDigits, 0) {
+StreamedSelector::StreamedSelector(std::uint64_t n, std::vector<std::uint64_t> ranks) : n_(n) {
   WELD_CHECK(n < (std::uint64_t{1} << 32));
   for (std::uint64_t rank : ranks) {
     WELD_CHECK(rank < n);
-    targets_.push_back({.rank_left = rank});
+    Target& t = targets_.emplace_back();
+    t.rank = rank;
   }
-  if (targets_.empty()) pass_ = kDone;
+  if (targets_.empty()) {
+    phase_ = Phase::kDone;
+    return;
+  }
+  if (n <= kReadWhole) {
+    ranges_ = {{0, n}};
+    ++full_passes_;
+    return;
+  }
+  const std::uint64_t pieces = std::min(n / kSampleDivisor, kMaxSample) / kPiece;
+  for (std::uint64_t i = 0; i < pieces; ++i) {
+    const std::uint64_t begin = i * n / pieces;
+    ranges_.push_back({begin, begin + kPiece});
+  }
 }
 
-void StreamedSelector::add(std::span<const std::uint32_t> keys) {
-  const auto first_index = static_cast<std::uint32_t>(position_);
-  position_ += keys.size();
-  switch (pass_) {
-    case 0: {
-      // Four interleaved histograms: runs of keys in one bin (weights cluster in a few
-      // exponents) would otherwise wait on each other's increments.
-      std::size_t j = 0;
-      for (; j + 4 <= keys.size(); j += 4)
-        for (std::size_t lane = 0; lane < 4; ++lane) ++high_count_[lane * kDigits + (keys[j + lane] >> 16)];
-      for (; j < keys.size(); ++j) ++high_count_[keys[j] >> 16];
+void StreamedSelector::add(std::uint64_t begin, std::span<const std::uint32_t> keys) {
+  switch (phase_) {
+    case Phase::kSample:
+      sample_.insert(sample_.end(), keys.begin(), keys.end());
       break;
-    }
-    case 1:
-      for (LowBin& bin : low_bins_) {
-        for (std::size_t j = 0; j < keys.size(); ++j) {
-          if ((keys[j] >> 16) != bin.high) continue;
-          const std::uint32_t low = keys[j] & 0xffffu;
-          if (bin.count[low]++ == 0) bin.first[low] = first_index + static_cast<std::uint32_t>(j);
-        }
+    case Phase::kWindow:
+      for (Target& t : targets_)
+        if (t.state == State::kWindow) add_window(t, begin, keys);
+      break;
+    case Phase::kRun:
+      add_run(begin, keys);
+      break;
+    case Phase::kHigh:
+      add_high(keys);
+      break;
+    case Phase::kLow:
+      add_low(begin, keys);
+      break;
+    case Phase::kDone:
+      break;
+  }
+}
+
+void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<const std::uint32_t> keys) {
+  const WindowCounts c = count_window(keys.data(), keys.size(), t.low, t.high);
+  t.below += c.below;
+  const std::uint32_t equal_high = t.low == t.high ? 0 : c.equal_high;
+  if (c.equal_low + equal_high > 0) t.bound_counts.push_back({{begin, begin + keys.size()}, c.equal_low, equal_high});
+  t.equal_low += c.equal_low;
+  t.equal_high += equal_high;
+  if (c.inside == 0) return;
+  if (t.inside_keys.size() + c.inside > t.capacity) {
+    // The sample misled: give the window up and redo this rank by histograms.
+    t.state = State::kFailed;
+    t.inside_keys = {};
+    t.inside_index = {};
+    t.bound_counts = {};
+    return;
+  }
+  const std::size_t had = t.inside_keys.size();
+  // One slot more than needed: the gather writes each tested key before it counts it.
+  t.inside_keys.resize(had + c.inside + 1);
+  t.inside_index.resize(had + c.inside + 1);
+  const std::size_t count = gather_inside(keys.data(), keys.size(), t.low, t.high, begin, t.inside_keys.data(),
+                                          t.inside_index.data(), had);
+  WELD_CHECK(count == had + c.inside);
+  t.inside_keys.resize(count);
+  t.inside_index.resize(count);
+}
+
+void StreamedSelector::add_run(std::uint64_t begin, std::span<const std::uint32_t> keys) {
+  const std::uint64_t end = begin + keys.size();
+  for (Target& t : targets_) {
+    if (t.state != State::kRun) continue;
+    const std::uint64_t from = std::max(begin, t.piece.begin), to = std::min(end, t.piece.end);
+    for (std::uint64_t i = from; i < to; ++i) {
+      if (keys[i - begin] != t.key) continue;
+      if (t.rank_left-- == 0) {
+        t.state = State::kFound;
+        t.pair = rank_pair(t.key, i);
+        break;
       }
-      break;
-    case 2: {
-      bool all_found = true;
-      for (Target& t : targets_) {
-        for (std::size_t j = 0; j < keys.size() && !t.found; ++j) {
-          if (keys[j] != t.key) continue;
-          if (t.rank_left-- == 0) {
-            t.found = true;
-            t.pair = rank_pair(t.key, first_index + j);
-          }
-        }
-        all_found = all_found && t.found;
-      }
-      if (all_found) pass_ = kDone;
-      break;
     }
-    default:
-      break;
+  }
+  // Stop the pass early when nothing else is searched for.
+  if (!any(State::kRun) && !any(State::kFailed)) phase_ = Phase::kDone;
+}
+
+void StreamedSelector::add_high(std::span<const std::uint32_t> keys) {
+  // Four interleaved histograms: runs of keys in one bin (weights cluster in a few
+  // exponents) would otherwise wait on each other's increments.
+  std::size_t j = 0;
+  for (; j + 4 <= keys.size(); j += 4)
+    for (std::size_t lane = 0; lane < 4; ++lane) ++high_count_[lane * kDigits + (keys[j + lane] >> 16)];
+  for (; j < keys.size(); ++j) ++high_count_[keys[j] >> 16];
+}
+
+void StreamedSelector::add_low(std::uint64_t begin, std::span<const std::uint32_t> keys) {
+  for (LowBin& bin : low_bins_) {
+    for (std::size_t j = 0; j < keys.size(); ++j) {
+      if ((keys[j] >> 16) != bin.high) continue;
+      const std::uint32_t low = keys[j] & 0xffffu;
+      if (bin.count[low]++ == 0) bin.first[low] = static_cast<std::uint32_t>(begin + j);
+    }
   }
 }
 
 void StreamedSelector::end_pass() {
-  if (pass_ == kDone) return;
-  WELD_CHECK(position_ == n_);
-  position_ = 0;
-  if (pass_ == 0) {
-    end_high_pass();
+  switch (phase_) {
+    case Phase::kSample:
+      end_sample();
+      break;
+    case Phase::kWindow:
+      for (Target& t : targets_)
+        if (t.state == State::kWindow) end_window(t);
+      next_phase();
+      break;
+    case Phase::kRun:
+      WELD_CHECK(!any(State::kRun));  // every occurrence lies in the pieces read
+      next_phase();
+      break;
+    case Phase::kHigh:
+      end_high_pass();
+      break;
+    case Phase::kLow:
+      end_low_pass();
+      break;
+    case Phase::kDone:
+      break;
+  }
+}
+
+void StreamedSelector::end_sample() {
+  if (sample_.size() == n_) {  // the sample is every key, in order
+    for (Target& t : targets_) {
+      t.pair = select_rank(sample_, static_cast<std::size_t>(t.rank));
+      t.state = State::kFound;
+    }
+    sample_ = {};
+    phase_ = Phase::kDone;
+    return;
+  }
+  // A window of sample ranks around the rank's place in the sample: four standard deviations
+  // of a sample quantile, plus a margin for samples whose pieces are not independent (rows
+  // of one scale, say).
+  const auto m = static_cast<double>(sample_.size());
+  for (Target& t : targets_) {
+    const double q = static_cast<double>(t.rank) / static_cast<double>(n_);
+    const double spread = 4.0 * std::sqrt(m * q * (1.0 - q)) + m / 256.0 + 16.0;
+    const double low_rank = std::floor(q * m - spread), high_rank = std::ceil(q * m + spread);
+    t.low = low_rank < 0.0 ? 0 : key_of(select_rank(sample_, static_cast<std::size_t>(low_rank)));
+    t.high = high_rank >= m ? std::numeric_limits<std::uint32_t>::max()
+                            : key_of(select_rank(sample_, static_cast<std::size_t>(high_rank)));
+    const double expected = (std::min(high_rank, m) - std::max(low_rank, 0.0)) / m * static_cast<double>(n_);
+    t.capacity = static_cast<std::uint64_t>(2.0 * expected) + 4096;
+  }
+  sample_ = {};
+  phase_ = Phase::kWindow;
+  ranges_ = {{0, n_}};
+  ++full_passes_;
+}
+
+void StreamedSelector::end_window(Target& t) {
+  std::uint64_t r = t.rank;
+  t.state = State::kFailed;
+  if (r >= t.below) {
+    r -= t.below;
+    if (r < t.equal_low) {
+      find_run(t, t.low, r, true);
+    } else if ((r -= t.equal_low) < t.inside_keys.size()) {
+      const std::uint64_t pair = select_rank(t.inside_keys, static_cast<std::size_t>(r));
+      t.pair = rank_pair(key_of(pair), t.inside_index[static_cast<std::uint32_t>(pair)]);
+      t.state = State::kFound;
+    } else if ((r -= t.inside_keys.size()) < t.equal_high) {
+      find_run(t, t.high, r, false);
+    }
+  }
+  t.inside_keys = {};
+  t.inside_index = {};
+  t.bound_counts = {};
+}
+
+// The rank is occurrence `occurrence` (in index order) of `key`, a bound of the window: the
+// counts by piece say which piece to read again.
+void StreamedSelector::find_run(Target& t, std::uint32_t key, std::uint64_t occurrence, bool low_bound) {
+  for (const BoundCount& c : t.bound_counts) {
+    const std::uint64_t count = low_bound ? c.low : c.high;
+    if (occurrence < count) {
+      t.state = State::kRun;
+      t.key = key;
+      t.rank_left = occurrence;
+      t.piece = c.piece;
+      return;
+    }
+    occurrence -= count;
+  }
+  WELD_CHECK(false);  // the counts by piece add up to the bound's count
+}
+
+void StreamedSelector::next_phase() {
+  if (any(State::kRun)) {
+    ranges_.clear();
+    for (const Target& t : targets_)
+      if (t.state == State::kRun) ranges_.push_back(t.piece);
+    std::sort(ranges_.begin(), ranges_.end(), [](KeyRange a, KeyRange b) { return a.begin < b.begin; });
+    ranges_.erase(std::unique(ranges_.begin(), ranges_.end()), ranges_.end());
+    if (ranges_ == std::vector<KeyRange>{{0, n_}}) ++full_passes_;
+    phase_ = Phase::kRun;
+  } else if (any(State::kFailed)) {
+    for (Target& t : targets_) {
+      if (t.state != State::kFailed) continue;
+      t.state = State::kHistogram;
+      t.rank_left = t.rank;
+    }
+    high_count_.assign(4 * kDigits, 0);
+    ranges_ = {{0, n_}};
+    ++full_passes_;
+    phase_ = Phase::kHigh;
   } else {
-    WELD_CHECK(pass_ == 1);  // the third pass ends as soon as its last rank is found
-    end_low_pass();
+    phase_ = Phase::kDone;
   }
 }
 
@@ -89,6 +310,7 @@ void StreamedSelector::end_high_pass() {
     for (std::size_t lane = 1; lane < 4; ++lane) high_count_[digit] += high_count_[lane * kDigits + digit];
   high_count_.resize(kDigits);
   for (Target& t : targets_) {
+    if (t.state != State::kHistogram) continue;
     t.key = find_digit(high_count_, t.rank_left);
     const auto same = std::find_if(low_bins_.begin(), low_bins_.end(),
                                    [&](const LowBin& b) { return b.high == t.key; });
@@ -97,24 +319,31 @@ void StreamedSelector::end_high_pass() {
       low_bins_.push_back({t.key, std::vector<std::uint32_t>(kDigits, 0), std::vector<std::uint32_t>(kDigits)});
   }
   high_count_ = {};
-  pass_ = 1;
+  ++full_passes_;
+  phase_ = Phase::kLow;
 }
 
 void StreamedSelector::end_low_pass() {
-  bool all_found = true;
   for (Target& t : targets_) {
+    if (t.state != State::kHistogram) continue;
     const LowBin& bin = low_bins_[t.bin];
     const std::uint32_t low = find_digit(bin.count, t.rank_left);
     t.key = (bin.high << 16) | low;
     // The first of a run of equal keys (the only one, for most keys) needs no other pass.
     if (t.rank_left == 0) {
-      t.found = true;
+      t.state = State::kFound;
       t.pair = rank_pair(t.key, bin.first[low]);
+    } else {
+      t.state = State::kRun;
+      t.piece = {0, n_};
     }
-    all_found = all_found && t.found;
   }
   low_bins_ = {};
-  pass_ = all_found ? kDone : 2;
+  next_phase();
+}
+
+bool StreamedSelector::any(State s) const {
+  return std::any_of(targets_.begin(), targets_.end(), [&](const Target& t) { return t.state == s; });
 }
 
 std::uint64_t StreamedSelector::result(std::size_t i) const {

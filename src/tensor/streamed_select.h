@@ -1,14 +1,25 @@
 // Rank selection over more keys than can be held: the caller produces the keys again for
-// each pass, in index order (from memory-mapped inputs, say), and memory stays at a few
-// 64 Ki-bin histograms whatever the count.
+// each pass (from memory-mapped inputs, say), reading the ranges of elements the selector
+// asks for, and memory stays at a small fraction of the count.
 //
 // Results are exactly select_rank's: the packed pair (key << 32 | index) at each rank, ties
-// in key going to the lower index. It takes two passes (a histogram of the high 16 bits of
-// every key, then of the low 16 bits of the keys in the chosen high bins), and a third that
-// stops at the element only when a rank falls after the first of a run of equal keys.
+// in key going to the lower index. The passes:
+//   1. a sample: evenly spaced pieces, about 1/16 of the keys (all of them for small counts,
+//      and then the selection is made from the sample: one pass in all);
+//   2. a window pass over every key: from the sample, a window of keys [low, high] that
+//      should hold each rank; keys below it are counted, keys inside it kept with their
+//      index (about 1% of the count), and the rank is selected among those;
+//   3. only when the rank falls in a run of keys equal to `low` or `high`: one more read of
+//      the piece of the tensor that holds that occurrence;
+//   4. only when the sample misled (the rank fell outside its window, or the window held
+//      too many keys): the two 64 Ki-bin histogram passes of an exact radix selection, and
+//      a third that stops at the element when the rank falls after the first of a run.
 //
 //   StreamedSelector s(n, {rank});
-//   while (!s.done()) { for (each tile in order) s.add(keys of the tile); s.end_pass(); }
+//   while (!s.done()) {
+//     for (KeyRange r : s.ranges()) for (each tile in [r.begin, r.end)) s.add(tile.begin, keys);
+//     s.end_pass();
+//   }
 //   s.result(0)
 #pragma once
 
@@ -19,29 +30,56 @@
 
 namespace weld {
 
+struct KeyRange {
+  std::uint64_t begin, end;
+  bool operator==(const KeyRange&) const = default;
+};
+
 class StreamedSelector {
  public:
   // REQUIRES: every rank < n < 2^32.
   StreamedSelector(std::uint64_t n, std::vector<std::uint64_t> ranks);
 
-  bool done() const { return pass_ == kDone; }
-  // The keys of the next elements of this pass, in index order. Ignored once done().
-  void add(std::span<const std::uint32_t> keys);
-  // REQUIRES: this pass was given all n keys, or became done() on the way.
+  bool done() const { return phase_ == Phase::kDone; }
+  // The elements this pass reads, in increasing order: disjoint ranges of [0, n).
+  const std::vector<KeyRange>& ranges() const { return ranges_; }
+  // The keys of elements [begin, begin + keys.size()): the next elements of this pass's
+  // ranges, in order. Ignored once done().
+  void add(std::uint64_t begin, std::span<const std::uint32_t> keys);
+  // REQUIRES: this pass was given every element of ranges(), or became done() on the way.
   void end_pass();
   // REQUIRES: done(). The pair at ranks[i].
   std::uint64_t result(std::size_t i) const;
 
- private:
-  static constexpr int kDone = 3;
+  // How many passes over all n keys it made (for tests: the sample and the re-reads of a
+  // piece do not count).
+  int full_passes() const { return full_passes_; }
 
-  // One of the ranks: where its search has got to.
+ private:
+  enum class Phase { kSample, kWindow, kRun, kHigh, kLow, kDone };
+  // Where one rank's search stands.
+  enum class State { kWindow, kRun, kFailed, kHistogram, kFound };
+  // How many keys equal to a window's bounds one add() call brought, and where.
+  struct BoundCount {
+    KeyRange piece;
+    std::uint64_t low, high;
+  };
   struct Target {
-    std::uint64_t rank_left;  // among the keys that share what is known of its key so far
-    std::uint32_t key = 0;    // the high half after pass 0, the whole key after pass 1
-    std::size_t bin = 0;      // its high bin's index in low_bins_
-    bool found = false;
-    std::uint64_t pair = 0;
+    std::uint64_t rank;
+    State state = State::kWindow;
+    std::uint64_t pair = 0;  // the result, once found
+    // The window pass: keys below `low` are counted, keys equal to a bound counted by piece,
+    // keys strictly inside kept (in index order) up to `capacity`.
+    std::uint32_t low = 0, high = 0;
+    std::uint64_t capacity = 0, below = 0, equal_low = 0, equal_high = 0;
+    std::vector<std::uint32_t> inside_keys, inside_index;
+    std::vector<BoundCount> bound_counts;
+    // A run of equal keys, or the histogram passes: the key so far, the rank among the keys
+    // that share it, the piece of the tensor that holds it, the high bin in low_bins_.
+    std::uint32_t key = 0;
+    std::uint64_t rank_left = 0;
+    KeyRange piece{};
+    std::size_t bin = 0;
   };
   // The low-half histogram of the keys in one high bin, with the first index of each.
   struct LowBin {
@@ -49,13 +87,26 @@ class StreamedSelector {
     std::vector<std::uint32_t> count, first;
   };
 
+  void add_window(Target& t, std::uint64_t begin, std::span<const std::uint32_t> keys);
+  void add_run(std::uint64_t begin, std::span<const std::uint32_t> keys);
+  void add_high(std::span<const std::uint32_t> keys);
+  void add_low(std::uint64_t begin, std::span<const std::uint32_t> keys);
+  void end_sample();
+  void end_window(Target& t);
   void end_high_pass();
   void end_low_pass();
+  // Sets the next phase from the targets' states: runs to read, failures to redo by
+  // histograms, or done.
+  void next_phase();
+  void find_run(Target& t, std::uint32_t key, std::uint64_t occurrence, bool low_bound);
+  bool any(State s) const;
 
   std::uint64_t n_;
-  std::uint64_t position_ = 0;  // index of the next key of this pass
-  int pass_ = 0;
+  Phase phase_ = Phase::kSample;
+  int full_passes_ = 0;
+  std::vector<KeyRange> ranges_;
   std::vector<Target> targets_;
+  std::vector<std::uint32_t> sample_;
   std::vector<std::uint32_t> high_count_;
   std::vector<LowBin> low_bins_;
 };

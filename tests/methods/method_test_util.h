@@ -41,11 +41,12 @@ class VectorReader final : public TensorReader {
                std::string_view tensor_name, std::uint64_t random_seed, std::size_t tile, Scratch& scratch)
       : TensorReader(n, dims, tensor_name, random_seed), inputs_(inputs), tile_(tile), scratch_(scratch) {}
 
-  void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const override {
-    for (std::uint64_t begin = 0; begin < numel; begin += tile_) {
+  void for_each_tile(std::uint64_t first, std::uint64_t end,
+                     const std::function<bool(const Tile& tile)>& fn) const override {
+    for (std::uint64_t begin = first; begin < end; begin += tile_) {
       std::vector<const float*> at;
       for (const float* in : inputs_) at.push_back(in + begin);
-      if (!fn(Tile{at, nullptr, std::min<std::size_t>(tile_, numel - begin), begin, nullptr, &scratch_})) return;
+      if (!fn(Tile{at, nullptr, std::min<std::size_t>(tile_, end - begin), begin, nullptr, &scratch_})) return;
     }
   }
 

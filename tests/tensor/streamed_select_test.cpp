@@ -10,63 +10,88 @@
 namespace weld {
 namespace {
 
-// Feeds `keys` in tiles of `tile` keys until the selector is done; returns the passes made.
-int run_passes(StreamedSelector& s, const std::vector<std::uint32_t>& keys, std::size_t tile) {
-  int passes = 0;
+// Feeds the keys each pass asks for in tiles of `tile` keys until the selector is done.
+void run_passes(StreamedSelector& s, const std::vector<std::uint32_t>& keys, std::size_t tile) {
   while (!s.done()) {
-    ++passes;
-    for (std::size_t begin = 0; begin < keys.size() && !s.done(); begin += tile)
-      s.add(std::span(keys).subspan(begin, std::min(tile, keys.size() - begin)));
+    const std::vector<KeyRange> ranges = s.ranges();
+    for (const KeyRange& r : ranges) {
+      for (std::uint64_t begin = r.begin; begin < r.end && !s.done(); begin += tile)
+        s.add(begin, std::span(keys).subspan(begin, std::min<std::uint64_t>(tile, r.end - begin)));
+    }
     s.end_pass();
   }
-  return passes;
 }
 
+std::uint32_t next_random(std::uint64_t& state) {
+  state = state * 6364136223846793005ull + 1442695040888963407ull;
+  return static_cast<std::uint32_t>(state >> 33);
+}
+
+// Long runs of equal keys among spread ones.
 std::vector<std::uint32_t> clustered_keys(std::size_t n) {
   std::vector<std::uint32_t> keys(n);
   std::uint64_t state = 987654321;
   for (std::uint32_t& k : keys) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    const auto r = static_cast<std::uint32_t>(state >> 33);
-    k = (r % 3 == 0) ? (r % 7) << 16 | (r % 5) : r;  // long runs of equal keys, and spread ones
+    const std::uint32_t r = next_random(state);
+    k = (r % 3 == 0) ? (r % 7) << 16 | (r % 5) : r;
   }
   return keys;
 }
 
-TEST(StreamedSelect, EveryRankMatchesInMemorySelection) {
+// Keys like magnitudes of weights: a few exponents, every mantissa.
+std::vector<std::uint32_t> spread_keys(std::size_t n) {
+  std::vector<std::uint32_t> keys(n);
+  std::uint64_t state = 12345;
+  for (std::uint32_t& k : keys) k = (0x3a000000u + (next_random(state) & 0x03ffffffu));
+  return keys;
+}
+
+// Above the count that is read whole, so the sample and the window are used.
+constexpr std::size_t kLarge = std::size_t{1} << 19;
+
+void expect_selects(const std::vector<std::uint32_t>& keys, const std::vector<std::uint64_t>& ranks,
+                    std::size_t tile, int full_passes) {
+  StreamedSelector s(keys.size(), ranks);
+  run_passes(s, keys, tile);
+  for (std::size_t i = 0; i < ranks.size(); ++i)
+    EXPECT_EQ(s.result(i), select_rank(keys, ranks[i])) << "tile " << tile << " rank " << ranks[i];
+  EXPECT_EQ(s.full_passes(), full_passes) << "tile " << tile;
+}
+
+TEST(StreamedSelect, SmallCountsAreReadOnceAndSelectedInMemory) {
   const std::vector<std::uint32_t> keys = clustered_keys(6000);
-  for (std::uint64_t rank = 0; rank < keys.size(); rank += 37) {
-    StreamedSelector s(keys.size(), {rank});
-    run_passes(s, keys, 1000);
-    ASSERT_EQ(s.result(0), select_rank(keys, rank)) << rank;
-  }
+  for (std::uint64_t rank = 0; rank < keys.size(); rank += 37) expect_selects(keys, {rank}, 1000, 1);
+  expect_selects(keys, {0, 1, 2500, 2501, 5999, 1234}, 7, 1);
 }
 
-TEST(StreamedSelect, SeveralRanksAtOnceAndAnyTileSize) {
-  const std::vector<std::uint32_t> keys = clustered_keys(5000);
-  const std::vector<std::uint64_t> ranks = {0, 1, 2500, 2501, 4999, 1234};
-  for (std::size_t tile : {1u, 7u, 4096u, 5000u}) {
-    StreamedSelector s(keys.size(), ranks);
-    run_passes(s, keys, tile);
-    for (std::size_t i = 0; i < ranks.size(); ++i)
-      EXPECT_EQ(s.result(i), select_rank(keys, ranks[i])) << "tile " << tile << " rank " << ranks[i];
-  }
+TEST(StreamedSelect, LargeCountsTakeOneFullPassAfterTheSample) {
+  const std::vector<std::uint32_t> keys = spread_keys(kLarge);
+  const std::vector<std::uint64_t> ranks = {0, 1, kLarge / 2, kLarge / 2 + 1, kLarge - 1, 12345, kLarge / 100};
+  for (std::size_t tile : {4096u, 1000u, static_cast<unsigned>(kLarge)}) expect_selects(keys, ranks, tile, 1);
 }
 
-TEST(StreamedSelect, TwoPassesUnlessTheRankFallsAfterTheFirstOfARunOfEqualKeys) {
-  const std::vector<std::uint32_t> distinct = {40, 10, 30, 20};
-  StreamedSelector a(distinct.size(), {2});
-  EXPECT_EQ(run_passes(a, distinct, 2), 2);
-  EXPECT_EQ(a.result(0), rank_pair(30, 2));
+TEST(StreamedSelect, RanksInRunsOfEqualKeysReadOnePieceAgain) {
+  const std::vector<std::uint32_t> clustered = clustered_keys(kLarge);
+  for (std::uint64_t rank = 0; rank < kLarge; rank += kLarge / 13) expect_selects(clustered, {rank}, 4096, 1);
+  // One key everywhere: the window is that key, and the rank is found in the piece that holds it.
+  const std::vector<std::uint32_t> same(kLarge, 7);
+  expect_selects(same, {kLarge / 2, 3, kLarge - 1}, 4096, 1);
+  // Given as one tile (the whole-tensor path), the piece is all of it.
+  expect_selects(same, {kLarge / 3}, kLarge, 2);
+}
 
-  const std::vector<std::uint32_t> run = {5, 9, 5, 5, 5, 1};
-  StreamedSelector first(run.size(), {1}), last(run.size(), {4}), inside(run.size(), {2});
-  EXPECT_EQ(run_passes(first, run, 4), 2);
-  EXPECT_EQ(first.result(0), rank_pair(5, 0));
-  EXPECT_EQ(run_passes(last, run, 4), 3);
-  EXPECT_EQ(last.result(0), rank_pair(5, 4));
-  EXPECT_EQ(run_passes(inside, run, 4), 3);
-  EXPECT_EQ(inside.result(0), rank_pair(5, 2));
+TEST(StreamedSelect, AMisleadingSampleFallsBackToExactHistogramPasses) {
+  // Keys are zero exactly where the sample reads and spread elsewhere, so every window the
+  // sample suggests is wrong.
+  const auto zero_where_sampled = [](std::vector<std::uint32_t> keys) {
+    const StreamedSelector probe(kLarge, {0});
+    for (const KeyRange& r : probe.ranges()) std::fill(keys.begin() + r.begin, keys.begin() + r.end, 0u);
+    return keys;
+  };
+  // Rank 5 is a zero, which the window does hold.
+  expect_selects(zero_where_sampled(spread_keys(kLarge)), {kLarge / 2, 5}, 4096, 3);
+  // A rank after the first of a run of equal keys takes the third, early-stopping pass too.
+  expect_selects(zero_where_sampled(std::vector<std::uint32_t>(kLarge, 5)), {kLarge / 2}, 4096, 4);
 }
 
 TEST(StreamedSelect, NoRanksIsDoneAtOnce) {

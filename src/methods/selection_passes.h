@@ -1,0 +1,24 @@
+// Runs the passes of streamed rank selections over a tensor's inputs, for methods whose
+// thresholds are order statistics of keys computed from the inputs (|x_i - b|, say).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "methods/method.h"
+#include "tensor/streamed_select.h"
+
+namespace weld {
+
+// Fills keys[j] with selector s's key of element tile.begin + j.
+using SelectionKeys = std::function<void(const Tile& tile, std::size_t s, std::span<std::uint32_t> keys)>;
+
+// Until every selector is done, reads the elements each asks for and gives it their keys.
+// Selectors that ask for the same elements (the usual case: one per model, in step) share
+// each read of the inputs.
+void run_selection_passes(const TensorReader& reader, std::span<StreamedSelector> selectors,
+                          const SelectionKeys& keys_of);
+
+}  // namespace weld
