@@ -31,6 +31,7 @@ class ShardedWriter {
                 std::uint64_t max_shard_bytes);
 
   const ShardLayout& layout() const { return layout_; }
+  const PlannedTensor& tensor(std::size_t i) const { return tensors_[i]; }
   // Safe to call from several threads. REQUIRES: the range lies inside the tensor.
   void write(std::size_t tensor, std::uint64_t offset_in_tensor, std::span<const std::byte> bytes);
   // Closes every shard and writes the index when there are several.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "io/sharded_writer.h"
+#include "io/write_behind.h"
 #include "plan/progress.h"
 #include "tensor/convert.h"
 #include "util/check.h"
@@ -82,13 +83,13 @@ std::size_t max_tile_elements(const MergePlan& plan) {
 }
 
 // The buffers one worker owns for the whole run (allocated once: first touches are slow).
+// Its output bytes go in buffers of the write-behind pool.
 struct WorkerBuffers {
   WorkerBuffers(std::size_t n_inputs, std::size_t tile_capacity)
-      : tile(tile_capacity), inputs(n_inputs * tile), out(tile), out_bytes(tile * 4), input_ptrs(n_inputs) {}
+      : tile(tile_capacity), inputs(n_inputs * tile), out(tile), input_ptrs(n_inputs) {}
   std::size_t tile;  // capacity in elements of each tile buffer
   std::vector<float> inputs;
   std::vector<float> out;
-  std::vector<std::byte> out_bytes;
   std::vector<const float*> input_ptrs;
   std::vector<float> whole_inputs;  // grown to the largest whole tensor merged so far
   std::vector<float> whole_out;
@@ -103,11 +104,10 @@ struct PreparedTensor {
   std::atomic<std::size_t> tasks_left{0};
 };
 
-void copy_chunk(const TensorPlan& t, std::size_t tensor, const Task& c, ShardedWriter& writer) {
+void copy_chunk(const TensorPlan& t, std::size_t tensor, const Task& c, WriteBehind& writer) {
   const std::size_t size = dtype_size(t.dtype);
   const std::span<const std::byte> data = t.inputs[*t.copy_input].tensor.data();
-  writer.write(tensor, c.begin * size,
-               data.subspan(c.begin * size, (c.end - c.begin) * size));
+  writer.submit_external(data.subspan(c.begin * size, (c.end - c.begin) * size), tensor, c.begin * size);
 }
 
 void load_tile(const PlannedInput& input, std::optional<DType> compute, std::uint64_t begin,
@@ -170,10 +170,11 @@ class WholeTensorReader final : public TensorReader {
 };
 
 void write_f32(const TensorPlan& t, std::size_t tensor, std::uint64_t begin, const float* values,
-               std::size_t n, ShardedWriter& writer, WorkerBuffers& buffers) {
+               std::size_t n, WriteBehind& writer) {
   const std::size_t out_size = dtype_size(t.dtype);
-  from_f32(t.dtype, values, buffers.out_bytes.data(), n);
-  writer.write(tensor, begin * out_size, std::span(buffers.out_bytes.data(), n * out_size));
+  const std::span<std::byte> bytes = writer.acquire();
+  from_f32(t.dtype, values, bytes.data(), n);
+  writer.submit(bytes, n * out_size, tensor, begin * out_size);
 }
 
 // Computing "in dtype" as mergekit does means the result is rounded to it as well.
@@ -182,7 +183,7 @@ void round_result(const MergePlan& plan, const TensorPlan& t, float* values, std
 }
 
 void merge_chunk(const MergePlan& plan, std::size_t tensor, const Task& c, const TensorStats* stats,
-                 ShardedWriter& writer, WorkerBuffers& buffers) {
+                 WriteBehind& writer, WorkerBuffers& buffers) {
   const TensorPlan& t = plan.tensors[tensor];
   const std::size_t step = tile_elements(plan, t);
   for (std::uint64_t begin = c.begin; begin < c.end; begin += step) {
@@ -190,12 +191,11 @@ void merge_chunk(const MergePlan& plan, std::size_t tensor, const Task& c, const
     plan.method->merge_tile(t.call, Tile{load_inputs(plan, t, begin, n, buffers), buffers.out.data(), n,
                                          begin, stats, &buffers.scratch});
     round_result(plan, t, buffers.out.data(), n);
-    write_f32(t, tensor, begin, buffers.out.data(), n, writer, buffers);
+    write_f32(t, tensor, begin, buffers.out.data(), n, writer);
   }
 }
 
-void merge_whole(const MergePlan& plan, std::size_t tensor, ShardedWriter& writer,
-                 WorkerBuffers& buffers) {
+void merge_whole(const MergePlan& plan, std::size_t tensor, WriteBehind& writer, WorkerBuffers& buffers) {
   const TensorPlan& t = plan.tensors[tensor];
   const std::size_t n = static_cast<std::size_t>(t.numel);
   if (buffers.whole_inputs.size() < n * t.inputs.size()) buffers.whole_inputs.resize(n * t.inputs.size());
@@ -215,8 +215,7 @@ void merge_whole(const MergePlan& plan, std::size_t tensor, ShardedWriter& write
   }
   round_result(plan, t, buffers.whole_out.data(), n);
   for (std::size_t begin = 0; begin < n; begin += kTileElements)
-    write_f32(t, tensor, begin, buffers.whole_out.data() + begin, std::min(kTileElements, n - begin),
-              writer, buffers);
+    write_f32(t, tensor, begin, buffers.whole_out.data() + begin, std::min(kTileElements, n - begin), writer);
 }
 
 // Bytes read plus written for a chunk, as the progress bar counts them.
@@ -241,17 +240,30 @@ void prefetch_inputs(const MergePlan& plan, const Task& c) {
   }
 }
 
+unsigned worker_count(const ExecuteOptions& options) { return std::max(1u, options.threads); }
+
+// The write-behind pool: enough converted output tiles that every worker can fill one while
+// the writer writes another.
+std::size_t write_buffers(const ExecuteOptions& options) { return 2 * worker_count(options) + 2; }
+
+std::size_t write_buffer_bytes(const MergePlan& plan) {
+  std::size_t out_size = 1;
+  for (const TensorPlan& t : plan.tensors) out_size = std::max(out_size, dtype_size(t.dtype));
+  return max_tile_elements(plan) * out_size;
+}
+
 }  // namespace
 
 std::uint64_t working_memory_bytes(const MergePlan& plan, const ExecuteOptions& options) {
-  // Per worker: one f32 tile per input, an f32 output tile and its converted bytes; for
-  // whole-tensor methods, the largest tensor's inputs and output in f32.
-  std::uint64_t per_worker = (max_inputs(plan) + 2) * max_tile_elements(plan) * sizeof(float);
+  // Per worker: one f32 tile per input and an f32 output tile; for whole-tensor methods, the
+  // largest tensor's inputs and output in f32. Then the write-behind pool.
+  std::uint64_t per_worker = (max_inputs(plan) + 1) * max_tile_elements(plan) * sizeof(float);
   std::uint64_t whole = 0;
   for (const TensorPlan& t : plan.tensors)
     if (is_whole_tensor(plan, t, options))
       whole = std::max(whole, (t.inputs.size() + 1) * t.numel * sizeof(float));
-  return std::uint64_t{std::max(1u, options.threads)} * (per_worker + whole);
+  return std::uint64_t{worker_count(options)} * (per_worker + whole) +
+         std::uint64_t{write_buffers(options)} * write_buffer_bytes(plan);
 }
 
 void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOptions& options) {
@@ -264,11 +276,12 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
     if (!c.prepare) ++prepared[c.tensor].tasks_left;
 
   std::vector<WorkerBuffers> buffers;
-  for (unsigned w = 0; w < std::max(1u, options.threads); ++w)
-    buffers.emplace_back(max_inputs(plan), max_tile_elements(plan));
+  for (unsigned w = 0; w < worker_count(options); ++w) buffers.emplace_back(max_inputs(plan), max_tile_elements(plan));
+  WriteBehind behind(writer, write_buffers(options), write_buffer_bytes(plan));
   Progress progress("tensors", plan.bytes_in + plan.bytes_out, plan.tensors.size());
 
   parallel_for(tasks.size(), options.threads, [&](std::size_t index, unsigned worker) {
+    if (behind.failed()) return;  // flush() below reports why; the rest is not worth merging
     const Task& c = tasks[index];
     const TensorPlan& t = plan.tensors[c.tensor];
     PreparedTensor& state = prepared[c.tensor];
@@ -283,11 +296,11 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
       }
       if (c.prepare) return;
       if (t.copy_input) {
-        copy_chunk(t, c.tensor, c, writer);
+        copy_chunk(t, c.tensor, c, behind);
       } else if (is_whole_tensor(plan, t, options)) {
-        merge_whole(plan, c.tensor, writer, buffers[worker]);
+        merge_whole(plan, c.tensor, behind, buffers[worker]);
       } else {
-        merge_chunk(plan, c.tensor, c, state.stats.get(), writer, buffers[worker]);
+        merge_chunk(plan, c.tensor, c, state.stats.get(), behind, buffers[worker]);
       }
     });
     if (c.prepare) return;
@@ -295,6 +308,7 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
     if (last) state.stats.reset();
     progress.add(chunk_bytes(t, c), last ? 1 : 0);
   });
+  behind.flush();
   writer.finish();
   progress.finish();
 }
