@@ -1,5 +1,6 @@
 // Microbenchmarks of the method kernels, each next to a baseline measured in the same run:
-// rank selection against std::nth_element on the same floats, the random generator, and
+// rank selection against std::nth_element on the same floats, row ranks against std::sort,
+// the random generator, and
 // the fused task-arithmetic tile against memcpy of its input bytes. The dtype conversions
 // have their own program, bench_convert.
 //   build/bench/bench_kernels [--benchmark_filter=...]
@@ -11,6 +12,7 @@
 
 #include "methods/registry.h"
 #include "tensor/rng.h"
+#include "tensor/row_rank.h"
 #include "tensor/select.h"
 
 namespace weld {
@@ -54,6 +56,39 @@ void BM_nth_element(benchmark::State& state) {
   set_bytes(state, kSelectElements * sizeof(float));
 }
 BENCHMARK(BM_nth_element)->Unit(benchmark::kMillisecond);
+
+// DELLA's magnitude ranks within rows of 2048 values (a Llama hidden size), over 4 Mi values:
+// the radix ranks against ranks from std::sort of (magnitude, index) pairs.
+constexpr std::size_t kRow = 2048;
+
+void BM_row_ranks(benchmark::State& state) {
+  const std::vector<float> values = random_floats(kSelectElements);
+  std::vector<std::uint32_t> work(rank_work_size(kRow)), rank(kRow);
+  for (auto _ : state) {
+    for (std::size_t row = 0; row < values.size(); row += kRow) {
+      magnitude_ranks(std::span(values).subspan(row, kRow), work, rank);
+      benchmark::DoNotOptimize(rank.data());
+    }
+  }
+  set_bytes(state, kSelectElements * sizeof(float));
+}
+BENCHMARK(BM_row_ranks)->Unit(benchmark::kMillisecond);
+
+void BM_row_ranks_by_sort(benchmark::State& state) {
+  const std::vector<float> values = random_floats(kSelectElements);
+  std::vector<std::uint64_t> pairs(kRow);
+  std::vector<std::uint32_t> rank(kRow);
+  for (auto _ : state) {
+    for (std::size_t row = 0; row < values.size(); row += kRow) {
+      for (std::size_t j = 0; j < kRow; ++j) pairs[j] = rank_pair(magnitude_key(values[row + j]), j);
+      std::sort(pairs.begin(), pairs.end());
+      for (std::size_t r = 0; r < kRow; ++r) rank[static_cast<std::uint32_t>(pairs[r])] = static_cast<std::uint32_t>(r);
+      benchmark::DoNotOptimize(rank.data());
+    }
+  }
+  set_bytes(state, kSelectElements * sizeof(float));
+}
+BENCHMARK(BM_row_ranks_by_sort)->Unit(benchmark::kMillisecond);
 
 void BM_rng_uniform(benchmark::State& state) {
   const CounterRng rng(1, "t");

@@ -1,10 +1,10 @@
 #include "methods/sparsify.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 
 #include "tensor/bitmask.h"
+#include "tensor/row_rank.h"
 #include "tensor/select.h"
 #include "tensor/vector_clones.h"
 #include "util/check.h"
@@ -22,35 +22,6 @@ constexpr double kRescaleEpsilon = 1e-7;
 
 std::uint64_t truncated_count(double fraction, std::uint64_t n) {
   return static_cast<std::uint64_t>(std::max(0.0, fraction * static_cast<double>(n)));
-}
-
-// rank[j] = the rank of |row[j]| in the row (smallest first, ties to the lower index), by a
-// stable LSD radix sort of the magnitude keys, 8 bits a pass; passes in which every key
-// has the same digit are skipped. Linear in the row length: a comparison sort of each row
-// was most of DELLA's time.
-void magnitude_ranks(std::span<const float> row, Scratch& scratch, std::span<std::uint32_t> rank) {
-  const std::size_t n = row.size();
-  std::span<std::uint32_t> keys = scratch.keys(n, 1), keys_tmp = scratch.keys(n, 2);
-  std::span<std::uint32_t> index = scratch.keys(n, 3), index_tmp = scratch.keys(n, 4);
-  std::array<std::array<std::uint32_t, 256>, 4> count{};
-  for (std::size_t j = 0; j < n; ++j) {
-    keys[j] = magnitude_key(row[j]);
-    index[j] = static_cast<std::uint32_t>(j);
-    for (int d = 0; d < 4; ++d) ++count[d][(keys[j] >> (8 * d)) & 0xffu];
-  }
-  for (int d = 0; d < 4; ++d) {
-    if (count[d][(keys[0] >> (8 * d)) & 0xffu] == n) continue;  // one digit for all: order unchanged
-    std::array<std::uint32_t, 256> next{};
-    for (std::size_t b = 1; b < 256; ++b) next[b] = next[b - 1] + count[d][b - 1];
-    for (std::size_t j = 0; j < n; ++j) {
-      const std::uint32_t slot = next[(keys[j] >> (8 * d)) & 0xffu]++;
-      keys_tmp[slot] = keys[j];
-      index_tmp[slot] = index[j];
-    }
-    std::swap(keys, keys_tmp);
-    std::swap(index, index_tmp);
-  }
-  for (std::size_t r = 0; r < n; ++r) rank[index[r]] = static_cast<std::uint32_t>(r);
 }
 
 // Keeps the elements of d whose (key, index) pair lies in [first_kept, first_dropped), d[j]
@@ -197,8 +168,7 @@ void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch
       for (std::size_t start = 0; start < d.size(); start += row_length) {
         const std::span<float> row = d.subspan(start, std::min(row_length, d.size() - start));
         const std::span<std::uint32_t> rank = scratch.keys(row.size(), 0);
-        if (row.size() > 1) magnitude_ranks(row, scratch, rank);
-        else rank[0] = 0;
+        magnitude_ranks(row, scratch.keys(rank_work_size(row.size()), 1), rank);
         // Keep probabilities linear in the rank, from density - epsilon to density + epsilon.
         // weld: a row of one keeps with p = density (mergekit's (rank - 1)/(n - 1) is NaN).
         const std::span<float> u = scratch.floats(kUniformSlot, row.size());
