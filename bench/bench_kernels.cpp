@@ -12,6 +12,8 @@
 
 #include "methods/registry.h"
 #include "tensor/rng.h"
+#include "tensor/convert.h"
+#include "tensor/rank_keep.h"
 #include "tensor/row_rank.h"
 #include "tensor/select.h"
 
@@ -89,6 +91,40 @@ void BM_row_ranks_by_sort(benchmark::State& state) {
   set_bytes(state, kSelectElements * sizeof(float));
 }
 BENCHMARK(BM_row_ranks_by_sort)->Unit(benchmark::kMillisecond);
+
+// A task vector of bf16 checkpoints: the difference of two bf16 weights (base ~ N(0, 0.02), the
+// fine-tune moved by ~ N(0, 0.002)), so its values repeat as multiples of each weight's ulp.
+std::vector<float> bf16_task_vector(std::size_t n) {
+  const CounterRng rng(3, "task vector");
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float base = bf16_to_f32(f32_to_bf16(0.02f * rng.normal(2 * i)));
+    v[i] = bf16_to_f32(f32_to_bf16(base + 0.002f * rng.normal(2 * i + 1))) - base;
+  }
+  return v;
+}
+
+// DELLA's keep test (density 0.5, epsilon 0.1) for rows of normal values (argument 0) or of a
+// bf16 task vector (1), settled by rank thresholds.
+void BM_keep_by_rank(benchmark::State& state) {
+  const std::vector<float> values = state.range(0) ? bf16_task_vector(kSelectElements) : random_floats(kSelectElements);
+  std::vector<float> row(kRow), u(kRow), thresholds(rank_keep_thresholds_size(kRow));
+  std::vector<std::uint32_t> work(rank_keep_work_size(kRow));
+  const CounterRng rng(2, "draws");
+  rng.fill_uniform(0, u.data(), u.size());
+  const RankProbability p{0.4, 0.2 / static_cast<double>(kRow - 1)};
+  std::size_t ranked = 0;
+  for (auto _ : state) {
+    for (std::size_t start = 0; start < values.size(); start += kRow) {
+      std::copy_n(values.begin() + static_cast<std::ptrdiff_t>(start), kRow, row.begin());
+      ranked += keep_by_rank(row, u, p, work, thresholds);
+    }
+  }
+  // Elements ranked one by one (or with their whole row), per row.
+  state.counters["ranked_per_row"] = static_cast<double>(ranked) / static_cast<double>(state.iterations() * (kSelectElements / kRow));
+  set_bytes(state, kSelectElements * sizeof(float));
+}
+BENCHMARK(BM_keep_by_rank)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 void BM_rng_uniform(benchmark::State& state) {
   const CounterRng rng(1, "t");

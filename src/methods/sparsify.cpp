@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tensor/bitmask.h"
+#include "tensor/rank_keep.h"
 #include "tensor/row_rank.h"
 #include "tensor/select.h"
 #include "tensor/vector_clones.h"
@@ -16,6 +17,9 @@ namespace {
 // The scratch float buffer the random masks draw into (the family's tiles use slots 0 and up
 // for their own buffers, so this one is out of their way).
 constexpr std::size_t kUniformSlot = 1000;
+constexpr std::size_t kThresholdsSlot = 1001;  // floats: keep_by_rank's thresholds
+constexpr std::size_t kRankSlot = 1000;    // keys: DELLA's work, or its ranks
+constexpr std::size_t kRankWorkSlot = 1001;
 
 // Below this an L1 norm is taken as zero and no rescale is done (mergekit's threshold).
 constexpr double kRescaleEpsilon = 1e-7;
@@ -167,19 +171,24 @@ void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch
       const bool by_probability = args_.rescale && args_.rescale_by_probability;
       for (std::size_t start = 0; start < d.size(); start += row_length) {
         const std::span<float> row = d.subspan(start, std::min(row_length, d.size() - start));
-        const std::span<std::uint32_t> rank = scratch.keys(row.size(), 0);
-        magnitude_ranks(row, scratch.keys(rank_work_size(row.size()), 1), rank);
         // Keep probabilities linear in the rank, from density - epsilon to density + epsilon.
         // weld: a row of one keeps with p = density (mergekit's (rank - 1)/(n - 1) is NaN).
+        const RankProbability p{
+            row.size() > 1 ? args_.density - args_.epsilon : args_.density,
+            row.size() > 1 ? 2.0 * args_.epsilon / static_cast<double>(row.size() - 1) : 0.0};
         const std::span<float> u = scratch.floats(kUniformSlot, row.size());
         rng_.fill_uniform(begin + start, u.data(), u.size());
-        // p = density - epsilon + 2 epsilon rank / (n - 1), as one multiply-add per element.
-        const double lowest = row.size() > 1 ? args_.density - args_.epsilon : args_.density;
-        const double step = row.size() > 1 ? 2.0 * args_.epsilon / static_cast<double>(row.size() - 1) : 0.0;
+        if (!by_probability) {
+          keep_by_rank(row, u, p, scratch.keys(rank_keep_work_size(row.size()), kRankSlot),
+                       scratch.floats(kThresholdsSlot, rank_keep_thresholds_size(row.size())));
+          continue;
+        }
+        // Kept values are divided by their own p: every rank is needed.
+        const std::span<std::uint32_t> rank = scratch.keys(row.size(), kRankSlot);
+        magnitude_ranks(row, scratch.keys(rank_work_size(row.size()), kRankWorkSlot), rank);
         for (std::size_t j = 0; j < row.size(); ++j) {
-          const double p = lowest + step * static_cast<double>(rank[j]);
-          const bool kept = u[j] < static_cast<float>(p);
-          row[j] = kept ? (by_probability ? static_cast<float>(row[j] / p) : row[j]) : 0.0f;
+          const bool kept = u[j] < p.threshold(rank[j]);
+          row[j] = kept ? static_cast<float>(row[j] / p.at(rank[j])) : 0.0f;
         }
       }
       break;

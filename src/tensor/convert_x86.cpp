@@ -2,17 +2,9 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
-// g++ 12's AVX-512 intrinsics pass _mm512_undefined_epi32() as the unused merge source, which
-// -Wmaybe-uninitialized reports at every use (GCC bug 105593, fixed in 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#endif
+
+#include "tensor/x86_intrinsics.h"
 
 namespace weld::x86 {
 

@@ -18,7 +18,12 @@ std::uint32_t digit(std::uint32_t key, int pass) { return (key >> (kDigitBits * 
 
 void magnitude_ranks(std::span<const float> row, std::span<std::uint32_t> work,
                      std::span<std::uint32_t> rank) noexcept {
-  const std::size_t n = row.size();
+  for (std::size_t j = 0; j < row.size(); ++j) work[j] = magnitude_key(row[j]);
+  ranks_of_keys(work, rank);
+}
+
+void ranks_of_keys(std::span<std::uint32_t> work, std::span<std::uint32_t> rank) noexcept {
+  const std::size_t n = rank.size();
   std::uint32_t* keys = work.data();
   std::uint32_t* index = keys + n;
   std::uint32_t* keys_tmp = index + n;
@@ -26,7 +31,6 @@ void magnitude_ranks(std::span<const float> row, std::span<std::uint32_t> work,
   // Passes in which every key has the same digit leave the order as it is: skip them.
   std::uint32_t all_or = 0, all_and = ~0u;
   for (std::size_t j = 0; j < n; ++j) {
-    keys[j] = magnitude_key(row[j]);
     index[j] = static_cast<std::uint32_t>(j);
     all_or |= keys[j];
     all_and &= keys[j];

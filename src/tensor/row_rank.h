@@ -17,4 +17,8 @@ inline constexpr std::size_t rank_work_size(std::size_t n) { return 4 * n; }
 void magnitude_ranks(std::span<const float> row, std::span<std::uint32_t> work,
                      std::span<std::uint32_t> rank) noexcept;
 
+// The same for keys already in work[0, rank.size()) (magnitude_key of each element), for a
+// caller that has them; overwrites them with the rest of work.
+void ranks_of_keys(std::span<std::uint32_t> work, std::span<std::uint32_t> rank) noexcept;
+
 }  // namespace weld
