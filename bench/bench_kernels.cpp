@@ -148,7 +148,7 @@ void BM_task_arithmetic_tile(benchmark::State& state) {
   call.n_inputs = 3;
   call.base = 0;
   call.global_params = {0, 0, 0, 1.0, 0};  // weight, density (per model); normalize, lambda, int8_mask
-  call.model_params = {{0, 1, 0, 0, 0}, {0.5, 1, 0, 0, 0}, {0.5, 1, 0, 0, 0}};
+  call.model_params = {0, 1, 0, 0, 0, /**/ 0.5, 1, 0, 0, 0, /**/ 0.5, 1, 0, 0, 0};  // [input][param]
   const float* inputs[] = {b.data(), x1.data(), x2.data()};
   for (auto _ : state) {
     m.merge_tile(call, Tile{inputs, out.data(), kTile});

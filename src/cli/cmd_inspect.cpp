@@ -31,7 +31,7 @@ nlohmann::ordered_json inspect_json(const ModelDir& model, const LayerStructure&
   std::uint64_t total = 0;
   std::map<std::string, std::uint64_t> dtypes;
   nlohmann::ordered_json tensors = nlohmann::ordered_json::array();
-  for (const std::string& name : model.tensor_names()) {
+  for (const std::string_view name : model.tensor_names()) {
     const TensorRef ref = *model.find(name);
     total += ref.info->size_bytes();
     ++dtypes[std::string(dtype_name(ref.info->dtype))];

@@ -43,8 +43,8 @@ std::unique_ptr<ModelDir> ModelDir::open(const std::string& path) {
     } else {
       fail("no model.safetensors or model.safetensors.index.json");
     }
+    model->sort_by_name();
   });
-  std::sort(model->names_.begin(), model->names_.end());
   return model;
 }
 
@@ -82,19 +82,25 @@ void ModelDir::load_sharded(const std::string& index_file) {
 }
 
 void ModelDir::add_shard_tensors(const SafetensorsFile& shard) {
-  for (const TensorInfo& info : shard.tensors()) {
-    const auto [it, inserted] = tensors_.emplace(info.name, TensorRef{&shard, &info});
-    if (!inserted)
-      fail("tensor '{}' is in both '{}' and '{}'", info.name, it->second.file->path(),
-           shard.path());
-    names_.push_back(info.name);
-  }
+  for (const TensorInfo& info : shard.tensors()) tensors_.push_back({&shard, &info});
+}
+
+void ModelDir::sort_by_name() {
+  // Stable: of two tensors of one name, the one from the earlier shard comes first.
+  std::stable_sort(tensors_.begin(), tensors_.end(),
+                   [](const TensorRef& a, const TensorRef& b) { return a.info->name < b.info->name; });
+  for (std::size_t i = 1; i < tensors_.size(); ++i)
+    if (tensors_[i].info->name == tensors_[i - 1].info->name)
+      fail("tensor '{}' is in both '{}' and '{}'", tensors_[i].info->name, tensors_[i - 1].file->path(),
+           tensors_[i].file->path());
+  names_.reserve(tensors_.size());
+  for (const TensorRef& t : tensors_) names_.emplace_back(t.info->name);
 }
 
 std::optional<TensorRef> ModelDir::find(std::string_view name) const {
-  const auto it = tensors_.find(std::string(name));
-  if (it == tensors_.end()) return std::nullopt;
-  return it->second;
+  const auto it = std::lower_bound(names_.begin(), names_.end(), name);
+  if (it == names_.end() || *it != name) return std::nullopt;
+  return tensors_[static_cast<std::size_t>(it - names_.begin())];
 }
 
 bool ModelDir::tie_word_embeddings() const {

@@ -34,8 +34,8 @@ class ModelDir {
   bool tie_word_embeddings() const;
 
   std::optional<TensorRef> find(std::string_view name) const;
-  // Every tensor name, sorted.
-  const std::vector<std::string>& tensor_names() const { return names_; }
+  // Every tensor name, sorted (views of the shards' headers, which live as long as this).
+  const std::vector<std::string_view>& tensor_names() const { return names_; }
   const std::vector<std::unique_ptr<SafetensorsFile>>& shards() const { return shards_; }
 
  private:
@@ -43,12 +43,16 @@ class ModelDir {
   void load_single(const std::string& file);
   void load_sharded(const std::string& index_file);
   void add_shard_tensors(const SafetensorsFile& shard);
+  // Once every shard is added; fails on a name found in two shards.
+  void sort_by_name();
 
   std::string path_;
   nlohmann::json config_;
   std::vector<std::unique_ptr<SafetensorsFile>> shards_;
-  std::unordered_map<std::string, TensorRef> tensors_;
-  std::vector<std::string> names_;
+  // Sorted by name (views of the names in the shards' headers), the tensors in the same order:
+  // binary search, and no allocation per tensor, as a hash map's nodes would be.
+  std::vector<std::string_view> names_;
+  std::vector<TensorRef> tensors_;
 };
 
 // Reads a JSON file; errors name the file.

@@ -191,7 +191,7 @@ void check_entry_size(const TensorInfo& info) {
   }
 }
 
-TensorInfo parse_tensor_entry(const std::string& name, const Json& entry) {
+TensorInfo parse_tensor_entry(std::string_view name, const Json& entry) {
   return with_context(fmt::format("tensor '{}'", name), [&] {
     check_entry_fields(entry);
     TensorInfo info;
@@ -241,11 +241,18 @@ SafetensorsHeader parse_safetensors_header(std::span<const std::byte> file) {
   const Json json = parse_header_json(file.subspan(kLengthBytes, length));
   SafetensorsHeader header;
   header.data_start = kLengthBytes + length;
+  // Exactly (one may be the metadata): these live as long as the file. The names are all
+  // stored before any is viewed, so that the buffer no longer moves.
+  header.tensors.reserve(json.size());
+  for (const auto& [key, value] : json.items())
+    if (key != kMetadataKey) header.names.insert(header.names.end(), key.begin(), key.end());
+  std::size_t name_start = 0;
   for (const auto& [key, value] : json.items()) {
     if (key == kMetadataKey) {
       header.metadata = parse_metadata(value);
     } else {
-      header.tensors.push_back(parse_tensor_entry(key, value));
+      header.tensors.push_back(parse_tensor_entry({header.names.data() + name_start, key.size()}, value));
+      name_start += key.size();
     }
   }
   check_layout(header.tensors, file.size() - header.data_start);

@@ -20,6 +20,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/dtype.h"
@@ -32,7 +33,7 @@ inline constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
 inline constexpr std::size_t kMaxRank = 8;
 
 struct TensorInfo {
-  std::string name;
+  std::string_view name;  // into its SafetensorsHeader's names
   DType dtype;
   std::vector<std::uint64_t> shape;
   std::uint64_t numel;         // product of shape (1 for rank 0)
@@ -41,10 +42,18 @@ struct TensorInfo {
   std::uint64_t size_bytes() const { return offset_end - offset_begin; }
 };
 
+// Move-only: the tensors' names view `names`, whose buffer a move keeps and a copy would not.
 struct SafetensorsHeader {
   std::vector<TensorInfo> tensors;  // sorted by offset_begin
   std::map<std::string, std::string> metadata;
   std::uint64_t data_start;         // file offset of the data section: 8 + N
+  // Every tensor's name, back to back: one allocation, not one per tensor (memory that grows
+  // with the model).
+  std::vector<char> names;
+
+  SafetensorsHeader() = default;
+  SafetensorsHeader(SafetensorsHeader&&) = default;
+  SafetensorsHeader& operator=(SafetensorsHeader&&) = default;
 };
 
 // Parses and validates the header of a whole file held in `file`. Throws weld::Error with a

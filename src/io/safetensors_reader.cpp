@@ -1,5 +1,7 @@
 #include "io/safetensors_reader.h"
 
+#include <algorithm>
+
 #include <utility>
 
 #include "util/error.h"
@@ -15,14 +17,16 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
 
 SafetensorsFile::SafetensorsFile(MappedFile file, SafetensorsHeader header)
     : file_(std::move(file)), header_(std::move(header)) {
-  // Keys view the names inside header_.tensors, which is never modified after this point.
+  // Points into header_.tensors, which is never modified after this point.
   by_name_.reserve(header_.tensors.size());
-  for (const TensorInfo& info : header_.tensors) by_name_.emplace(info.name, &info);
+  for (const TensorInfo& info : header_.tensors) by_name_.push_back(&info);
+  std::sort(by_name_.begin(), by_name_.end(), [](const TensorInfo* a, const TensorInfo* b) { return a->name < b->name; });
 }
 
 const TensorInfo* SafetensorsFile::find(std::string_view name) const {
-  const auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : it->second;
+  const auto it = std::lower_bound(by_name_.begin(), by_name_.end(), name,
+                                   [](const TensorInfo* info, std::string_view key) { return info->name < key; });
+  return it != by_name_.end() && (*it)->name == name ? *it : nullptr;
 }
 
 std::span<const std::byte> SafetensorsFile::data(const TensorInfo& info) const {

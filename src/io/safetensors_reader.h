@@ -33,7 +33,9 @@ class SafetensorsFile {
 
   MappedFile file_;
   SafetensorsHeader header_;
-  std::unordered_map<std::string_view, const TensorInfo*> by_name_;
+  // Sorted by name, for binary search: a hash map would allocate a node per tensor, memory
+  // that grows with the model.
+  std::vector<const TensorInfo*> by_name_;
 };
 
 }  // namespace weld

@@ -91,7 +91,7 @@ std::string safetensors_header_bytes(const std::vector<PlannedTensor>& tensors,
 }
 
 std::unique_ptr<SafetensorsWriter> SafetensorsWriter::create(
-    const std::string& path, std::vector<PlannedTensor> tensors,
+    const std::string& path, const std::vector<PlannedTensor>& tensors,
     const std::map<std::string, std::string>& metadata) {
   const std::string header = safetensors_header_bytes(tensors, metadata);
   std::vector<std::uint64_t> file_offsets;
@@ -102,11 +102,12 @@ std::unique_ptr<SafetensorsWriter> SafetensorsWriter::create(
     WELD_CHECK(end.has_value());
     file_size = *end;
   }
+  file_offsets.push_back(file_size);
   const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, kFileMode);
   if (fd < 0) fail("cannot create '{}': {}", path, std::strerror(errno));
   // From here on the writer owns the file, and its destructor deletes it if a step fails.
   std::unique_ptr<SafetensorsWriter> writer(
-      new SafetensorsWriter(path, fd, std::move(tensors), std::move(file_offsets), file_size));
+      new SafetensorsWriter(path, fd, std::move(file_offsets)));
   pwrite_all(fd, path, text_bytes(header), 0);
   // The data section is extended now, so that write() only ever fills existing bytes.
   if (::ftruncate(fd, static_cast<off_t>(file_size)) != 0)
@@ -114,22 +115,16 @@ std::unique_ptr<SafetensorsWriter> SafetensorsWriter::create(
   return writer;
 }
 
-SafetensorsWriter::SafetensorsWriter(std::string path, int fd, std::vector<PlannedTensor> tensors,
-                                     std::vector<std::uint64_t> file_offsets,
-                                     std::uint64_t file_size)
-    : path_(std::move(path)),
-      fd_(fd),
-      tensors_(std::move(tensors)),
-      file_offsets_(std::move(file_offsets)),
-      file_size_(file_size) {}
+SafetensorsWriter::SafetensorsWriter(std::string path, int fd, std::vector<std::uint64_t> file_offsets)
+    : path_(std::move(path)), fd_(fd), file_offsets_(std::move(file_offsets)) {}
 
 SafetensorsWriter::~SafetensorsWriter() { abandon(); }
 
 void SafetensorsWriter::write(std::size_t index, std::uint64_t offset_in_tensor,
                               std::span<const std::byte> bytes) {
   WELD_CHECK(fd_ >= 0);
-  WELD_CHECK(index < tensors_.size());
-  const std::uint64_t tensor_bytes = tensors_[index].size_bytes();
+  WELD_CHECK(index + 1 < file_offsets_.size());
+  const std::uint64_t tensor_bytes = file_offsets_[index + 1] - file_offsets_[index];
   WELD_CHECK(offset_in_tensor <= tensor_bytes && bytes.size() <= tensor_bytes - offset_in_tensor);
   pwrite_all(fd_, path_, bytes, file_offsets_[index] + offset_in_tensor);
 }

@@ -35,12 +35,11 @@ class SafetensorsWriter {
  public:
   // Creates `path` (which must not exist) with the planned header and full size.
   static std::unique_ptr<SafetensorsWriter> create(
-      const std::string& path, std::vector<PlannedTensor> tensors,
+      const std::string& path, const std::vector<PlannedTensor>& tensors,
       const std::map<std::string, std::string>& metadata);
   ~SafetensorsWriter();
 
-  const std::vector<PlannedTensor>& tensors() const { return tensors_; }
-  std::uint64_t file_size() const { return file_size_; }
+  std::uint64_t file_size() const { return file_offsets_.back(); }
 
   // Writes `bytes` at `offset_in_tensor` inside tensor `index`.
   // REQUIRES: the range lies inside the tensor. Safe to call from several threads.
@@ -54,14 +53,13 @@ class SafetensorsWriter {
   void abandon();
 
  private:
-  SafetensorsWriter(std::string path, int fd, std::vector<PlannedTensor> tensors,
-                    std::vector<std::uint64_t> file_offsets, std::uint64_t file_size);
+  SafetensorsWriter(std::string path, int fd, std::vector<std::uint64_t> file_offsets);
 
   std::string path_;
   int fd_;
-  std::vector<PlannedTensor> tensors_;
-  std::vector<std::uint64_t> file_offsets_;  // absolute offset of each tensor's data
-  std::uint64_t file_size_;
+  // Where each tensor's data starts, then the file's end: the writer keeps no names or shapes,
+  // as a model's worth of them is memory that grows with the model.
+  std::vector<std::uint64_t> file_offsets_;
 };
 
 }  // namespace weld

@@ -37,19 +37,38 @@ ShardLayout plan_shard_layout(std::span<const std::uint64_t> sizes, std::uint64_
   return layout;
 }
 
-ShardedWriter::ShardedWriter(const std::string& dir, std::vector<PlannedTensor> tensors,
-                             std::uint64_t max_shard_bytes)
-    : dir_(dir), tensors_(std::move(tensors)) {
+namespace {
+
+// model.safetensors.index.json: the total size and which file holds each tensor.
+void write_index(const std::string& dir, const std::vector<PlannedTensor>& tensors, const ShardLayout& layout) {
+  nlohmann::ordered_json index;
+  std::uint64_t total = 0;
+  for (const PlannedTensor& t : tensors) total += t.size_bytes();
+  index["metadata"]["total_size"] = total;
+  nlohmann::ordered_json& map = index["weight_map"];
+  for (std::size_t t = 0; t < tensors.size(); ++t) map[tensors[t].name] = layout.file_names[layout.shard_of[t]];
+  const std::string path = (std::filesystem::path(dir) / "model.safetensors.index.json").string();
+  std::ofstream out(path, std::ios::binary);
+  out << index.dump(2) << '\n';
+  out.close();
+  if (!out) fail("cannot write '{}'", path);
+}
+
+}  // namespace
+
+ShardedWriter::ShardedWriter(const std::string& dir, const std::vector<PlannedTensor>& tensors,
+                             std::uint64_t max_shard_bytes) {
   std::vector<std::uint64_t> sizes;
-  for (const PlannedTensor& t : tensors_) sizes.push_back(t.size_bytes());
+  for (const PlannedTensor& t : tensors) sizes.push_back(t.size_bytes());
   layout_ = plan_shard_layout(sizes, max_shard_bytes);
   const std::map<std::string, std::string> metadata = {{"format", "pt"}};
   for (std::size_t s = 0; s < layout_.file_names.size(); ++s) {
     std::vector<PlannedTensor> shard_tensors;
-    for (std::size_t t : layout_.tensors_of[s]) shard_tensors.push_back(tensors_[t]);
+    for (std::size_t t : layout_.tensors_of[s]) shard_tensors.push_back(tensors[t]);
     writers_.push_back(SafetensorsWriter::create(
-        (std::filesystem::path(dir_) / layout_.file_names[s]).string(), std::move(shard_tensors), metadata));
+        (std::filesystem::path(dir) / layout_.file_names[s]).string(), shard_tensors, metadata));
   }
+  if (writers_.size() > 1) write_index(dir, tensors, layout_);
 }
 
 void ShardedWriter::write(std::size_t tensor, std::uint64_t offset_in_tensor,
@@ -59,19 +78,6 @@ void ShardedWriter::write(std::size_t tensor, std::uint64_t offset_in_tensor,
 
 void ShardedWriter::finish() {
   for (auto& writer : writers_) writer->finish();
-  if (writers_.size() < 2) return;
-  nlohmann::ordered_json index;
-  std::uint64_t total = 0;
-  for (const PlannedTensor& t : tensors_) total += t.size_bytes();
-  index["metadata"]["total_size"] = total;
-  nlohmann::ordered_json& map = index["weight_map"];
-  for (std::size_t t = 0; t < tensors_.size(); ++t)
-    map[tensors_[t].name] = layout_.file_names[layout_.shard_of[t]];
-  const std::string path = (std::filesystem::path(dir_) / "model.safetensors.index.json").string();
-  std::ofstream out(path, std::ios::binary);
-  out << index.dump(2) << '\n';
-  out.close();
-  if (!out) fail("cannot write '{}'", path);
 }
 
 }  // namespace weld

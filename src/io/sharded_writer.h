@@ -26,20 +26,19 @@ ShardLayout plan_shard_layout(std::span<const std::uint64_t> sizes, std::uint64_
 
 class ShardedWriter {
  public:
-  // Creates every shard file in `dir` with its planned header (metadata {"format": "pt"}).
-  ShardedWriter(const std::string& dir, std::vector<PlannedTensor> tensors,
+  // Creates every shard file in `dir` with its planned header (metadata {"format": "pt"}), and
+  // the index when there are several. Keeps no names or shapes: a model's worth of them is
+  // memory that grows with the model.
+  ShardedWriter(const std::string& dir, const std::vector<PlannedTensor>& tensors,
                 std::uint64_t max_shard_bytes);
 
   const ShardLayout& layout() const { return layout_; }
-  const PlannedTensor& tensor(std::size_t i) const { return tensors_[i]; }
   // Safe to call from several threads. REQUIRES: the range lies inside the tensor.
   void write(std::size_t tensor, std::uint64_t offset_in_tensor, std::span<const std::byte> bytes);
-  // Closes every shard and writes the index when there are several.
+  // Closes every shard.
   void finish();
 
  private:
-  std::string dir_;
-  std::vector<PlannedTensor> tensors_;
   ShardLayout layout_;
   std::vector<std::unique_ptr<SafetensorsWriter>> writers_;
 };

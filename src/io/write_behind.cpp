@@ -4,8 +4,9 @@
 
 namespace weld {
 
-WriteBehind::WriteBehind(ShardedWriter& writer, std::size_t buffers, std::size_t buffer_bytes)
-    : writer_(writer), pool_(buffers, std::vector<std::byte>(buffer_bytes)) {
+WriteBehind::WriteBehind(ShardedWriter& writer, std::size_t buffers, std::size_t buffer_bytes,
+                         std::function<std::string(std::size_t)> tensor_name)
+    : writer_(writer), tensor_name_(std::move(tensor_name)), pool_(buffers, std::vector<std::byte>(buffer_bytes)) {
   WELD_CHECK(buffers >= 1);
   for (std::size_t b = 0; b < buffers; ++b) free_.push_back(b);
   thread_ = std::thread([this] { run(); });
@@ -75,7 +76,7 @@ void WriteBehind::run() {
       try {
         writer_.write(w.tensor, w.offset, w.bytes);
       } catch (Error& e) {
-        e.add_context(fmt::format("tensor '{}'", writer_.tensor(w.tensor).name));
+        e.add_context(fmt::format("tensor '{}'", tensor_name_(w.tensor)));
         error = e;
       }
     }

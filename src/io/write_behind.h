@@ -12,9 +12,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -28,8 +30,10 @@ namespace weld {
 // error, with the tensor it was writing as context.
 class WriteBehind {
  public:
-  // `buffers` buffers of `buffer_bytes` each. REQUIRES: buffers >= 1.
-  WriteBehind(ShardedWriter& writer, std::size_t buffers, std::size_t buffer_bytes);
+  // `buffers` buffers of `buffer_bytes` each; tensor_name(i) names tensor i in errors.
+  // REQUIRES: buffers >= 1.
+  WriteBehind(ShardedWriter& writer, std::size_t buffers, std::size_t buffer_bytes,
+              std::function<std::string(std::size_t)> tensor_name);
   // Stops the thread; writes still queued are dropped (call flush() to complete them).
   ~WriteBehind();
   WriteBehind(const WriteBehind&) = delete;
@@ -59,6 +63,7 @@ class WriteBehind {
   void push(Write w);
 
   ShardedWriter& writer_;
+  std::function<std::string(std::size_t)> tensor_name_;
   std::vector<std::vector<std::byte>> pool_;
   std::mutex mutex_;
   std::condition_variable changed_;

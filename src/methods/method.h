@@ -54,11 +54,18 @@ enum class BaseUse { kIgnored, kOptional, kRequired };
 struct MethodCall {
   std::size_t n_inputs = 0;
   std::optional<std::size_t> base;               // index of the base model among the inputs
-  std::vector<std::vector<double>> model_params;  // [input][param]
-  std::vector<double> global_params;              // [param]
+  // Every parameter's slot for each input, [input * n_params + param], in one array: a plan
+  // holds a call per tensor, and an array per input would be one more allocation each.
+  std::vector<double> model_params;
+  std::vector<double> global_params;  // [param]; its size is n_params
 
   double global(std::size_t param) const { return global_params[param]; }
-  double model(std::size_t input, std::size_t param) const { return model_params[input][param]; }
+  double model(std::size_t input, std::size_t param) const {
+    return model_params[input * global_params.size() + param];
+  }
+  std::span<const double> params_of(std::size_t input) const {
+    return std::span(model_params).subspan(input * global_params.size(), global_params.size());
+  }
 };
 
 // What a streamed method's prepare() found about a whole tensor (thresholds, norms, random

@@ -10,7 +10,7 @@
 namespace weld {
 namespace {
 
-std::string params_string(const MethodDescriptor& method, const std::vector<double>& values,
+std::string params_string(const MethodDescriptor& method, std::span<const double> values,
                           ParamScope scope) {
   std::string out;
   for (std::size_t i = 0; i < method.params.size(); ++i) {
@@ -32,8 +32,8 @@ std::string describe_tensor(const MergePlan& plan, std::size_t index) {
     // Inputs past the models are the tensors of file parameters, which have no parameters.
     const bool model = i < t.call.n_inputs;
     out += fmt::format("    {}{}: {} {}  {}\n", in.model, t.call.base == i ? " (base)" : "",
-                       in.tensor_name, dtype_name(in.tensor.info->dtype),
-                       model ? params_string(*plan.method, t.call.model_params[i], ParamScope::kPerModel) : "");
+                       in.tensor.info->name, dtype_name(in.tensor.info->dtype),
+                       model ? params_string(*plan.method, t.call.params_of(i), ParamScope::kPerModel) : "");
   }
   return out;
 }

@@ -26,6 +26,13 @@ struct Task {
   std::uint64_t end = 0;
 };
 
+// A task as the run's list holds it: 8 bytes, as there is one per chunk of the model.
+struct TaskRef {
+  static constexpr std::uint32_t kPrepare = ~std::uint32_t{0};
+  std::uint32_t tensor;
+  std::uint32_t chunk;  // or kPrepare
+};
+
 bool is_whole_tensor(const MergePlan& plan, const TensorPlan& t, const ExecuteOptions& options) {
   const MethodDescriptor& m = *plan.method;
   return !t.copy_input && (m.merge_tensor || (m.prepare && options.whole_tensors));
@@ -42,30 +49,41 @@ std::size_t tile_elements(const MergePlan& plan, const TensorPlan& t) {
   return std::max<std::size_t>(1, kTileElements / row) * row;
 }
 
-std::vector<Task> cut_tasks(const MergePlan& plan, const ExecuteOptions& options) {
-  std::vector<std::size_t> streamed;  // tensors with statistics passes, in order
+// Elements per chunk of a tensor: a whole tensor for whole-tensor methods, else whole tiles.
+std::uint64_t chunk_elements(const MergePlan& plan, const TensorPlan& tensor, const ExecuteOptions& options) {
+  if (is_whole_tensor(plan, tensor, options)) return std::max<std::uint64_t>(1, tensor.numel);
+  const std::uint64_t tile = tile_elements(plan, tensor);
+  return std::max<std::uint64_t>(1, kChunkElements / tile) * tile;
+}
+
+Task task_at(const MergePlan& plan, const ExecuteOptions& options, TaskRef ref) {
+  if (ref.chunk == TaskRef::kPrepare) return {ref.tensor, true};
+  const TensorPlan& tensor = plan.tensors[ref.tensor];
+  const std::uint64_t step = chunk_elements(plan, tensor, options);
+  const std::uint64_t begin = ref.chunk * step;
+  return {ref.tensor, false, begin, std::min<std::uint64_t>(tensor.numel, begin + step)};
+}
+
+std::vector<TaskRef> cut_tasks(const MergePlan& plan, const ExecuteOptions& options) {
+  WELD_CHECK(plan.tensors.size() < TaskRef::kPrepare);
+  std::vector<std::uint32_t> streamed;  // tensors with statistics passes, in order
   for (std::size_t t = 0; t < plan.tensors.size(); ++t)
-    if (is_streamed(plan, plan.tensors[t], options)) streamed.push_back(t);
+    if (is_streamed(plan, plan.tensors[t], options)) streamed.push_back(static_cast<std::uint32_t>(t));
   // Prepare tasks run this many streamed tensors ahead of the chunks that need them: passes
   // cost more than the merge, so every worker should find passes to make.
   const std::size_t lookahead = 2 * std::max(1u, options.threads);
-  std::vector<Task> tasks;
+  std::vector<TaskRef> tasks;
   std::size_t next_prepare = 0;
-  for (std::size_t t = 0; t < plan.tensors.size(); ++t) {
+  for (std::uint32_t t = 0; t < plan.tensors.size(); ++t) {
     const auto position = static_cast<std::size_t>(
         std::lower_bound(streamed.begin(), streamed.end(), t) - streamed.begin());
     for (; next_prepare < streamed.size() && next_prepare < position + lookahead; ++next_prepare)
-      tasks.push_back({streamed[next_prepare], true});
+      tasks.push_back({streamed[next_prepare], TaskRef::kPrepare});
     const TensorPlan& tensor = plan.tensors[t];
-    const std::uint64_t tile = tile_elements(plan, tensor);
-    const std::uint64_t step = is_whole_tensor(plan, tensor, options)
-                                   ? tensor.numel
-                                   : std::max<std::uint64_t>(1, kChunkElements / tile) * tile;
-    std::uint64_t begin = 0;
-    do {
-      tasks.push_back({t, false, begin, std::min<std::uint64_t>(tensor.numel, begin + step)});
-      begin += step;
-    } while (begin < tensor.numel);
+    const std::uint64_t step = chunk_elements(plan, tensor, options);
+    const std::uint64_t chunks = std::max<std::uint64_t>(1, tensor.numel / step + (tensor.numel % step != 0));
+    WELD_CHECK(chunks < TaskRef::kPrepare);
+    for (std::uint32_t c = 0; c < chunks; ++c) tasks.push_back({t, c});
   }
   return tasks;
 }
@@ -267,26 +285,30 @@ std::uint64_t working_memory_bytes(const MergePlan& plan, const ExecuteOptions& 
 }
 
 void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOptions& options) {
-  std::vector<PlannedTensor> planned;
-  for (const TensorPlan& t : plan.tensors) planned.push_back({t.name, t.dtype, t.shape});
-  ShardedWriter writer(out.temp_path(), std::move(planned), plan.max_shard_bytes);
-  const std::vector<Task> tasks = cut_tasks(plan, options);
+  ShardedWriter writer = [&] {  // the planned tensors are needed only to lay out the files
+    std::vector<PlannedTensor> planned;
+    planned.reserve(plan.tensors.size());
+    for (const TensorPlan& t : plan.tensors) planned.push_back({t.name, t.dtype, t.shape});
+    return ShardedWriter(out.temp_path(), planned, plan.max_shard_bytes);
+  }();
+  const std::vector<TaskRef> tasks = cut_tasks(plan, options);
   std::vector<PreparedTensor> prepared(plan.tensors.size());
-  for (const Task& c : tasks)
-    if (!c.prepare) ++prepared[c.tensor].tasks_left;
+  for (const TaskRef& c : tasks)
+    if (c.chunk != TaskRef::kPrepare) ++prepared[c.tensor].tasks_left;
 
   std::vector<WorkerBuffers> buffers;
   for (unsigned w = 0; w < worker_count(options); ++w) buffers.emplace_back(max_inputs(plan), max_tile_elements(plan));
-  WriteBehind behind(writer, write_buffers(options), write_buffer_bytes(plan));
+  WriteBehind behind(writer, write_buffers(options), write_buffer_bytes(plan),
+                     [&plan](std::size_t i) { return plan.tensors[i].name; });
   Progress progress("tensors", plan.bytes_in + plan.bytes_out, plan.tensors.size());
 
   parallel_for(tasks.size(), options.threads, [&](std::size_t index, unsigned worker) {
     if (behind.failed()) return;  // flush() below reports why; the rest is not worth merging
-    const Task& c = tasks[index];
+    const Task c = task_at(plan, options, tasks[index]);
     const TensorPlan& t = plan.tensors[c.tensor];
     PreparedTensor& state = prepared[c.tensor];
     // Read ahead: the task this worker will likely take after this one.
-    if (index + options.threads < tasks.size()) prefetch_inputs(plan, tasks[index + options.threads]);
+    if (index + options.threads < tasks.size()) prefetch_inputs(plan, task_at(plan, options, tasks[index + options.threads]));
     with_context(fmt::format("tensor '{}'", t.name), [&] {
       if (is_streamed(plan, t, options)) {
         // Whichever task of the tensor comes first runs the passes; the others wait for them.

@@ -39,14 +39,14 @@ std::string layer_tensor_name(std::string_view container, std::size_t layer,
   return fmt::format("{}.{}.{}", container, layer, suffix);
 }
 
-LayerStructure layer_structure(const std::vector<std::string>& names) {
+LayerStructure layer_structure(const std::vector<std::string_view>& names) {
   LayerStructure s;
   std::set<std::string> suffixes;
-  for (const std::string& name : names) {
+  for (const std::string_view name : names) {
     const TensorName parsed = parse_tensor_name(name);
     switch (parsed.role) {
-      case TensorRole::kPreLayer: s.pre_names.push_back(name); break;
-      case TensorRole::kPostLayer: s.post_names.push_back(name); break;
+      case TensorRole::kPreLayer: s.pre_names.emplace_back(name); break;
+      case TensorRole::kPostLayer: s.post_names.emplace_back(name); break;
       case TensorRole::kLayer:
         if (!s.container.empty() && s.container != parsed.container)
           fail("tensors use two layer containers, '{}' and '{}'; weld handles one", s.container,

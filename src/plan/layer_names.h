@@ -36,6 +36,6 @@ struct LayerStructure {
 };
 
 // Throws weld::Error if the names use more than one layer container.
-LayerStructure layer_structure(const std::vector<std::string>& names);
+LayerStructure layer_structure(const std::vector<std::string_view>& names);
 
 }  // namespace weld

@@ -163,6 +163,7 @@ std::string shape_string(const std::vector<std::uint64_t>& shape) {
 
 std::vector<PlannedInput> gather_inputs(const TensorSource& source) {
   std::vector<PlannedInput> inputs;
+  inputs.reserve(source.input_names.size());
   for (std::size_t i = 0; i < source.input_names.size(); ++i) {
     const SourceSpec& spec = source.slice->spec->sources[i];
     const std::optional<TensorRef> ref = find_input(*source.slice->models[i], source.input_names[i]);
@@ -170,7 +171,7 @@ std::vector<PlannedInput> gather_inputs(const TensorSource& source) {
     if (!inputs.empty() && ref->info->shape != inputs.front().tensor.info->shape)
       fail("shape {} in model '{}' but {} in model '{}'", shape_string(ref->info->shape),
            spec.model, shape_string(inputs.front().tensor.info->shape), inputs.front().model);
-    inputs.push_back({spec.model, source.input_names[i], *ref});
+    inputs.push_back({spec.model, *ref});
   }
   return inputs;
 }
@@ -195,7 +196,7 @@ void add_file_inputs(const Recipe& recipe, const TensorSource& source, ModelSet&
       if (info->shape != model_tensor.shape)
         fail("shape {} in {} file '{}' but {} in model '{}'", shape_string(info->shape), def.name, path,
              shape_string(model_tensor.shape), spec.model);
-      inputs.push_back({path, model_tensor.name, TensorRef{&file, info}});
+      inputs.push_back({path, TensorRef{&file, info}});
     }
   }
 }
@@ -206,10 +207,12 @@ MethodCall make_call(const Recipe& recipe, const TensorSource& source) {
   call.n_inputs = slice.models.size();
   call.base = slice.base;
   call.global_params = resolve_global_params(recipe, *slice.spec, source.name, source.position);
-  for (std::size_t i = 0; i < call.n_inputs; ++i)
-    call.model_params.push_back(resolve_model_params(recipe, *slice.spec, slice.spec->sources[i],
-                                                     source.input_names[i], source.position,
-                                                     slice.base == i));
+  call.model_params.reserve(call.n_inputs * call.global_params.size());
+  for (std::size_t i = 0; i < call.n_inputs; ++i) {
+    const std::vector<double> params = resolve_model_params(recipe, *slice.spec, slice.spec->sources[i],
+                                                            source.input_names[i], source.position, slice.base == i);
+    call.model_params.insert(call.model_params.end(), params.begin(), params.end());
+  }
   return call;
 }
 
@@ -292,6 +295,9 @@ MergePlan plan_merge(const Recipe& recipe, ModelSet& models, const PlanOptions& 
   const std::vector<TensorSource> sources =
       recipe.uses_slices ? list_stacked_slices(slices, options, plan.n_output_layers)
                          : list_whole_models(first, options, plan.n_output_layers);
+  // Reserved exactly here and below: doubling would leave up to half of these arrays unused,
+  // and they grow with the model.
+  plan.tensors.reserve(sources.size());
   for (const TensorSource& source : sources) {
     plan.tensors.push_back(plan_tensor(recipe, source, models));
     plan.bytes_out += plan.tensors.back().size_bytes();
@@ -299,6 +305,7 @@ MergePlan plan_merge(const Recipe& recipe, ModelSet& models, const PlanOptions& 
       plan.bytes_in += input.tensor.info->size_bytes();
   }
   std::vector<std::uint64_t> sizes;
+  sizes.reserve(plan.tensors.size());
   for (const TensorPlan& t : plan.tensors) sizes.push_back(t.size_bytes());
   plan.max_shard_bytes = options.max_shard_bytes;
   plan.shards = plan_shard_layout(sizes, options.max_shard_bytes);

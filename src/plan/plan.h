@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/model_dir.h"
@@ -32,9 +33,8 @@ class ModelSet {
 };
 
 struct PlannedInput {
-  std::string model;        // as named in the config
-  std::string tensor_name;  // in that model
-  TensorRef tensor;
+  std::string_view model;  // as named in the config (a view of the recipe, which outlives the plan)
+  TensorRef tensor;        // its name is tensor.info->name
 };
 
 // inputs: one per model (the call's inputs), then one per model for each file parameter.

@@ -21,7 +21,7 @@ TEST(ModelDir, ReadsShardsThroughTheIndex) {
   ASSERT_TRUE(std::filesystem::exists(dir / "m/model-00003-of-00003.safetensors"));
   const auto model = ModelDir::open(dir / "m");
   EXPECT_EQ(model->shards().size(), 3u);
-  EXPECT_EQ(model->tensor_names(), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(model->tensor_names(), (std::vector<std::string_view>{"a", "b", "c"}));
   EXPECT_EQ(model->find("c")->info->numel, 1u);
   EXPECT_FALSE(model->find("d"));
 }

@@ -72,7 +72,7 @@ TEST(SafetensorsHeader, ZeroByteTensorsFitBetweenNeighbours) {
       8);
   const SafetensorsHeader header = parse_safetensors_header(byte_span(file));
   std::vector<std::string> names;
-  for (const TensorInfo& t : header.tensors) names.push_back(t.name);
+  for (const TensorInfo& t : header.tensors) names.emplace_back(t.name);
   EXPECT_EQ(names, (std::vector<std::string>{"z", "a", "e", "f", "b"}));
 }
 

@@ -28,7 +28,7 @@ TEST(WriteBehind, WritesFromSeveralThreadsLandAtTheirOffsets) {
   ShardedWriter writer(dir.path(), {{"a", DType::kU8, {kChunk * kChunks}}, {"b", DType::kU8, {kChunk}}}, 1 << 30);
   std::vector<char> b_bytes(kChunk, 'b');
   {
-    WriteBehind behind(writer, 2, kChunk);  // fewer buffers than threads: they wait for each other
+    WriteBehind behind(writer, 2, kChunk, [](std::size_t i) { return std::to_string(i); });  // fewer buffers than threads: they wait for each other
     std::vector<std::thread> threads;
     for (std::size_t t = 0; t < 3; ++t) {
       threads.emplace_back([&, t] {
@@ -61,7 +61,7 @@ TEST(WriteBehindDeathTest, AFailedWriteIsReportedByFlushWithItsTensorAndLaterWri
     std::signal(SIGXFSZ, SIG_IGN);
     const rlimit limit = {16384, RLIM_INFINITY};
     if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) std::_Exit(2);
-    WriteBehind behind(writer, 1, 32768);
+    WriteBehind behind(writer, 1, 32768, [](std::size_t) { return std::string("big"); });
     // With one buffer, each acquire() waits for the write before: a dropped write must
     // still give its buffer back.
     for (std::uint64_t offset = 0; offset < 65536; offset += 32768) {

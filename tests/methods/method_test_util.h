@@ -22,15 +22,18 @@ inline MethodCall make_call(const MethodDescriptor& m, std::size_t n_inputs,
   call.n_inputs = n_inputs;
   call.base = base;
   call.global_params.assign(m.params.size(), std::numeric_limits<double>::quiet_NaN());
-  call.model_params.assign(n_inputs, call.global_params);
+  call.model_params.assign(n_inputs * m.params.size(), std::numeric_limits<double>::quiet_NaN());
+  const auto model_param = [&](std::size_t input, std::size_t p) -> double& {
+    return call.model_params[input * m.params.size() + p];
+  };
   for (std::size_t p = 0; p < m.params.size(); ++p) {
     if (m.params[p].required) continue;
     if (m.params[p].scope == ParamScope::kGlobal) call.global_params[p] = m.params[p].default_value;
-    else for (auto& v : call.model_params) v[p] = m.params[p].default_value;
+    else for (std::size_t i = 0; i < n_inputs; ++i) model_param(i, p) = m.params[p].default_value;
   }
   for (const auto& [name, value] : globals) call.global_params[*find_param(m, name)] = value;
   for (const auto& [name, values] : per_model)
-    for (std::size_t i = 0; i < n_inputs; ++i) call.model_params[i][*find_param(m, name)] = values[i];
+    for (std::size_t i = 0; i < n_inputs; ++i) model_param(i, *find_param(m, name)) = values[i];
   return call;
 }
 

@@ -64,7 +64,7 @@ TEST_F(PlanTest, SlicesRenumberLayersAndTakeEndsFromFirstAndLastSlice) {
   EXPECT_EQ(plan.n_output_layers, 4u);
   EXPECT_EQ(plan.tensors[0].inputs[0].model, "a");  // embeddings from the first slice
   EXPECT_EQ(plan.tensors[3].name, "model.layers.2.mlp.weight");
-  EXPECT_EQ(plan.tensors[3].inputs[0].tensor_name, "model.layers.1.mlp.weight");
+  EXPECT_EQ(plan.tensors[3].inputs[0].tensor.info->name, "model.layers.1.mlp.weight");
   EXPECT_EQ(plan.tensors[3].inputs[0].model, "b");
   EXPECT_EQ(plan.tensors[5].inputs[0].model, "b");  // final norm from the last slice
   EXPECT_TRUE(plan.tensors[5].copy_input);

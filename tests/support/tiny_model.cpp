@@ -60,11 +60,11 @@ void write_tiny_model(const std::string& dir, const std::vector<TinyTensor>& ten
 std::map<std::string, std::vector<float>> read_model_f32(const std::string& dir) {
   const auto model = ModelDir::open(dir);
   std::map<std::string, std::vector<float>> out;
-  for (const std::string& name : model->tensor_names()) {
+  for (const std::string_view name : model->tensor_names()) {
     const TensorRef ref = *model->find(name);
     std::vector<float> values(ref.info->numel);
     to_f32(ref.info->dtype, ref.data().data(), values.data(), values.size());
-    out[name] = std::move(values);
+    out[std::string(name)] = std::move(values);
   }
   return out;
 }
