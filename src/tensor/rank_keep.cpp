@@ -41,21 +41,27 @@ WELD_VECTOR_CLONES KeyRange magnitude_keys(const float* row, std::size_t n, std:
 // L1, and the few more elements left unsettled cost less than a larger table would.
 constexpr std::size_t kElementsPerBucket = 4;
 
-// below[b] = the number of elements in buckets under b: the lowest rank in bucket b (b up to
-// last + 1). (Four tables counting alternate elements, so that neighbours in the same bucket
-// do not wait on each other's count, were slower.)
-void count_below(const SettlePass& pass, std::size_t n, std::uint32_t* below) noexcept {
-  const std::size_t end = pass.last + 2;
-  std::fill(below, below + end, 0u);
-  for (std::size_t j = 0; j < n; ++j) ++below[pass.bucket(pass.keys[j]) + 1];
-  for (std::size_t b = 1; b < end; ++b) below[b] += below[b - 1];
+// buckets[j] for the keys: 0 for zeros, else 1 + min((key - lowest) >> shift, last - 1).
+WELD_VECTOR_CLONES void bucket_keys(const std::uint32_t* keys, std::size_t n, std::uint32_t lowest, int shift,
+                                    std::uint32_t last, std::uint32_t* buckets) noexcept {
+  for (std::size_t j = 0; j < n; ++j)
+    buckets[j] = keys[j] == 0 ? 0 : 1 + std::min((keys[j] - lowest) >> shift, last - 1);
+}
+
+// below[b] = the number of elements in buckets under b: the lowest rank in bucket b, for b
+// up to `count` (the number of buckets). (Four tables counting alternate elements, so that
+// neighbours in the same bucket do not wait on each other's count, were slower.)
+void count_below(const std::uint32_t* buckets, std::size_t n, std::size_t count, std::uint32_t* below) noexcept {
+  std::fill(below, below + count + 1, 0u);
+  for (std::size_t j = 0; j < n; ++j) ++below[buckets[j] + 1];
+  for (std::size_t b = 1; b <= count; ++b) below[b] += below[b - 1];
 }
 
 // The scalar body of the settling pass (rank_keep_x86.h), from element `first` on.
 void settle(SettlePass& pass, std::size_t first, std::size_t n) noexcept {
   for (std::size_t j = first; j < n; ++j) {
-    const std::uint32_t b = pass.bucket(pass.keys[j]);
-    const bool dropped = (pass.keys[j] != 0) & (pass.u[j] >= pass.thresholds[b + 1]);
+    const std::uint32_t b = pass.buckets[j];
+    const bool dropped = (b != 0) & (pass.u[j] >= pass.thresholds[b + 1]);
     // A mask of the bits rather than a branch, which a random draw mispredicts half the time.
     pass.row[j] = std::bit_cast<float>(std::bit_cast<std::uint32_t>(pass.row[j]) & (std::uint32_t{dropped} - 1));
     if (!dropped && pass.u[j] >= pass.thresholds[b]) pass.note(j);
@@ -94,12 +100,14 @@ std::size_t keep_by_rank(std::span<float> row, std::span<const float> u, RankPro
   // The narrowest power-of-two width that fits the keys' range into the buckets.
   int shift = 0;
   while (((range.top - range.lowest_nonzero) >> shift) >= buckets - 1) ++shift;
-  SettlePass pass{keys, u.data(), thresholds.data(), range.lowest_nonzero, shift,
-                  static_cast<std::uint32_t>(buckets - 1), row.data(), keys + n + buckets + 1, 8 + n / 16};
-  std::uint32_t* below = keys + n;
-  count_below(pass, n, below);
+  // Work: the keys, their buckets, the counts below each bucket, the unsettled elements.
+  std::uint32_t* bucket_of = keys + n;
+  std::uint32_t* below = bucket_of + n;
+  bucket_keys(keys, n, range.lowest_nonzero, shift, static_cast<std::uint32_t>(buckets - 1), bucket_of);
+  count_below(bucket_of, n, buckets, below);
   for (std::size_t b = 0; b <= buckets; ++b) thresholds[b] = p.threshold(below[b]);
   thresholds[0] = std::numeric_limits<float>::infinity();
+  SettlePass pass{bucket_of, u.data(), thresholds.data(), row.data(), below + buckets + 1, 8 + n / 16};
   // Settle what the bounds settle. The rest (a few per row) are ranked one by one, or with
   // the whole row when there are too many for that.
   settle(pass, x86::settle(pass, n, isa), n);

@@ -13,21 +13,15 @@ void note_lanes(SettlePass& pass, std::size_t first, unsigned between) noexcept 
 }
 
 __attribute__((target("avx2"))) std::size_t settle_avx2(SettlePass& pass, std::size_t n) noexcept {
-  const __m256i lowest = _mm256_set1_epi32(static_cast<int>(pass.lowest_key));
-  const __m128i shift = _mm_cvtsi32_si128(pass.shift);
-  const __m256i top = _mm256_set1_epi32(static_cast<int>(pass.last - 1));
-  const __m256i one = _mm256_set1_epi32(1);
   const __m256i zero = _mm256_setzero_si256();
   std::size_t j = 0;
   for (; j + 8 <= n; j += 8) {
-    const __m256i keys = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pass.keys + j));
-    const __m256i scaled = _mm256_min_epu32(_mm256_srl_epi32(_mm256_sub_epi32(keys, lowest), shift), top);
-    const __m256i is_zero = _mm256_cmpeq_epi32(keys, zero);
-    const __m256i bucket = _mm256_andnot_si256(is_zero, _mm256_add_epi32(scaled, one));
+    const __m256i bucket = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pass.buckets + j));
+    const __m256 is_zero = _mm256_castsi256_ps(_mm256_cmpeq_epi32(bucket, zero));
     const __m256 low = _mm256_i32gather_ps(pass.thresholds, bucket, 4);
     const __m256 high = _mm256_i32gather_ps(pass.thresholds + 1, bucket, 4);
     const __m256 u = _mm256_loadu_ps(pass.u + j);
-    const __m256 dropped = _mm256_andnot_ps(_mm256_castsi256_ps(is_zero), _mm256_cmp_ps(u, high, _CMP_GE_OQ));
+    const __m256 dropped = _mm256_andnot_ps(is_zero, _mm256_cmp_ps(u, high, _CMP_GE_OQ));
     const __m256 between = _mm256_andnot_ps(dropped, _mm256_cmp_ps(u, low, _CMP_GE_OQ));
     _mm256_storeu_ps(pass.row + j, _mm256_andnot_ps(dropped, _mm256_loadu_ps(pass.row + j)));
     if (const int lanes = _mm256_movemask_ps(between); lanes != 0) note_lanes(pass, j, static_cast<unsigned>(lanes));
@@ -35,19 +29,19 @@ __attribute__((target("avx2"))) std::size_t settle_avx2(SettlePass& pass, std::s
   return j;
 }
 
+// Both thresholds of a bucket are neighbours: one 64-bit gather fetches the pair, and eight
+// lanes of 64 bits cost about half of sixteen lanes of 32 on Zen 4.
 __attribute__((target("avx512f"))) std::size_t settle_avx512(SettlePass& pass, std::size_t n) noexcept {
-  const __m512i lowest = _mm512_set1_epi32(static_cast<int>(pass.lowest_key));
-  const __m128i shift = _mm_cvtsi32_si128(pass.shift);
-  const __m512i top = _mm512_set1_epi32(static_cast<int>(pass.last - 1));
-  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
   std::size_t j = 0;
   for (; j + 16 <= n; j += 16) {
-    const __m512i keys = _mm512_loadu_si512(pass.keys + j);
-    const __m512i scaled = _mm512_min_epu32(_mm512_srl_epi32(_mm512_sub_epi32(keys, lowest), shift), top);
-    const __mmask16 nonzero = _mm512_test_epi32_mask(keys, keys);
-    const __m512i bucket = _mm512_maskz_add_epi32(nonzero, scaled, one);
-    const __m512 low = _mm512_i32gather_ps(bucket, pass.thresholds, 4);
-    const __m512 high = _mm512_i32gather_ps(bucket, pass.thresholds + 1, 4);
+    const __m512i bucket = _mm512_loadu_si512(pass.buckets + j);
+    const __mmask16 nonzero = _mm512_test_epi32_mask(bucket, bucket);
+    const __m512 first = _mm512_castpd_ps(_mm512_i32gather_pd(_mm512_castsi512_si256(bucket), pass.thresholds, 4));
+    const __m512 second = _mm512_castpd_ps(_mm512_i32gather_pd(_mm512_extracti64x4_epi64(bucket, 1), pass.thresholds, 4));
+    const __m512 low = _mm512_permutex2var_ps(first, evens, second);
+    const __m512 high = _mm512_permutex2var_ps(first, odds, second);
     const __m512 u = _mm512_loadu_ps(pass.u + j);
     const __mmask16 dropped = _mm512_mask_cmp_ps_mask(nonzero, u, high, _CMP_GE_OQ);
     const __mmask16 between = _mm512_cmp_ps_mask(u, low, _CMP_GE_OQ) & static_cast<__mmask16>(~dropped);

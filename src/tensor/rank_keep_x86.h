@@ -3,7 +3,6 @@
 // and the scalar body finishes the row with the same comparisons.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -11,23 +10,16 @@
 
 namespace weld {
 
-// One row's settling pass. A nonzero element j (magnitude key keys[j]) falls in bucket
-// b = 1 + min((key - lowest_key) >> shift, last - 1); thresholds[b] is the keep threshold of the lowest
-// rank it can have and thresholds[b + 1] one at least that of its highest. It is dropped
-// (row[j] zeroed) when u[j] >= thresholds[b + 1], kept when u[j] < thresholds[b], and
-// otherwise noted in unsettled (up to `capacity`; count goes on beyond). Zeros (bucket 0,
-// thresholds[0] = infinity) are left as they are.
+// One row's settling pass. Element j falls in bucket b = buckets[j] (0 for zeros; a smaller
+// bucket holds strictly smaller magnitudes); thresholds[b] is the keep threshold of the lowest
+// rank it can have and thresholds[b + 1] one at least that of its highest. A nonzero element
+// is dropped (row[j] zeroed) when u[j] >= thresholds[b + 1], kept when u[j] < thresholds[b],
+// and otherwise noted in unsettled (up to `capacity`; count goes on beyond). Zeros
+// (thresholds[0] = infinity) are left as they are.
 struct SettlePass {
-  std::uint32_t bucket(std::uint32_t key) const noexcept {
-    return key == 0 ? 0 : 1 + std::min((key - lowest_key) >> shift, last - 1);
-  }
-
-  const std::uint32_t* keys;
+  const std::uint32_t* buckets;
   const float* u;
   const float* thresholds;
-  std::uint32_t lowest_key;
-  int shift;
-  std::uint32_t last;
   float* row;
   std::uint32_t* unsettled;
   std::size_t capacity;
