@@ -130,7 +130,6 @@ const MethodDescriptor kArceeFusion = {
     .max_inputs = 2,
     .validate = nullptr,
     .merge_tile = merge_tile,
-    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Scores each element by how far the other model moved it times how much the row's "

@@ -65,7 +65,6 @@ const MethodDescriptor kFisher = {
     .max_inputs = kUnbounded,
     .validate = validate,
     .merge_tile = merge_tile,
-    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "A weighted average in which each parameter of each model counts by how much the "

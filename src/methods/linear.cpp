@@ -62,7 +62,6 @@ const MethodDescriptor kLinear = {
     .max_inputs = kUnbounded,
     .validate = validate,
     .merge_tile = merge_tile,
-    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Averages the models element by element with the given weights. Fine-tunes of one "

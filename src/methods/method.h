@@ -8,8 +8,7 @@
 // one or more passes over the inputs through a TensorReader, tile by tile, and returns the
 // statistics, which every merge_tile call of that tensor then receives. (`weld merge
 // --whole-tensors` runs the same two functions on the whole tensor as a single tile: the
-// simple path, which the streamed one must match byte for byte.) Methods not (yet) streamed
-// give merge_tensor and receive every element at once. Everything that can be wrong
+// simple path, which the streamed one must match byte for byte.) Everything that can be wrong
 // with a call (input count, missing base, a zero weight sum) is found by validate() when
 // the merge is planned, before any byte is written; merge_tile is noexcept and allocates
 // nothing beyond growing the worker's scratch buffers.
@@ -108,18 +107,6 @@ class TensorReader {
   const std::uint64_t seed;
 };
 
-// A whole tensor: every element of every input, its shape, and what keys its random streams
-// (the same seed and name give the same draws on any thread count, in any tensor order).
-struct WholeTensor {
-  std::span<const float* const> inputs;
-  float* out;
-  std::size_t n;
-  std::span<const std::uint64_t> shape;
-  std::string_view name;  // of the output tensor
-  std::uint64_t seed;
-  Scratch* scratch = nullptr;  // the worker's buffers; null means allocate
-};
-
 struct MethodDescriptor {
   std::string_view name;         // as in `merge_method:`
   std::string_view pretty_name;
@@ -135,10 +122,8 @@ struct MethodDescriptor {
   // Throws weld::Error when the call cannot be merged (the caller adds the tensor name).
   // May be null: the planner already checks input counts and the base model.
   void (*validate)(const MethodCall& call);
-  // Exactly one of these is set. REQUIRES: validate(call) passed.
+  // REQUIRES: validate(call) passed.
   void (*merge_tile)(const MethodCall& call, const Tile& tile) noexcept;
-  // May throw weld::Error for a condition only the values reveal (an antipodal mean, say).
-  void (*merge_tensor)(const MethodCall& call, const WholeTensor& tensor);
   // The input whose values are the result unchanged, if there is one for this call: the
   // executor then copies its bytes, which also lets non-float tensors through. May be null.
   std::optional<std::size_t> (*identity_input)(const MethodCall& call);
@@ -148,8 +133,8 @@ struct MethodDescriptor {
   std::string_view description = {};
   std::string_view when_to_use = {};
 
-  // Streamed methods: the statistics pass(es) before merge_tile. May throw weld::Error like
-  // merge_tensor. Null for element-wise methods.
+  // Streamed methods: the statistics pass(es) before merge_tile. May throw weld::Error for a
+  // condition only the values reveal (an antipodal mean, say). Null for element-wise methods.
   std::unique_ptr<TensorStats> (*prepare)(const MethodCall& call, const TensorReader& reader) = nullptr;
   // Tiles must hold whole rows (along the last axis): the method ranks within rows.
   bool whole_rows = false;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "methods/all_methods.h"
+#include "methods/gram.h"
 #include "tensor/lane_sum.h"
 #include "tensor/vector_clones.h"
 #include "util/error.h"
@@ -36,7 +37,7 @@ constexpr double kMinNormProduct = 1e-6;
 constexpr double kMinDenominator = 1e-6;
 
 // The interpolation ratio of every row (one row: the whole tensor), found in one pass that
-// sums, per row, each offset's squared norm and each pair's dot product in element order.
+// sums, per row, the Gram matrix of the offsets.
 struct StockStats final : TensorStats {
   std::uint64_t row_length = 1;
   std::vector<double> ratio;  // per row
@@ -62,14 +63,13 @@ std::vector<std::size_t> fine_tunes(const MethodCall& call) {
   return inputs;
 }
 
-double stock_ratio(std::span<const double> squares, std::span<const double> dots, std::size_t n_models,
-                   std::optional<std::uint64_t> row) {
+// t from the Gram matrix g (n_models x n_models) of the offsets.
+double stock_ratio(std::span<const double> g, std::size_t n_models, std::optional<std::uint64_t> row) {
   double cos_sum = 0.0;
-  std::size_t pair = 0;
   for (std::size_t i = 0; i < n_models; ++i)
-    for (std::size_t k = i + 1; k < n_models; ++k, ++pair) {
-      const double norms = std::sqrt(squares[i]) * std::sqrt(squares[k]);
-      cos_sum += std::clamp(dots[pair] / std::max(norms, kMinNormProduct), -1.0, 1.0);
+    for (std::size_t k = i + 1; k < n_models; ++k) {
+      const double norms = std::sqrt(g[i * n_models + i]) * std::sqrt(g[k * n_models + k]);
+      cos_sum += std::clamp(g[i * n_models + k] / std::max(norms, kMinNormProduct), -1.0, 1.0);
     }
   const double n = static_cast<double>(n_models);
   const double cos = cos_sum / (n * (n - 1.0) / 2.0);
@@ -82,46 +82,25 @@ double stock_ratio(std::span<const double> squares, std::span<const double> dots
   return n * cos / denominator;
 }
 
-// Adds to one row's sums the elements [first, first + count) of a tile: each offset's squared
-// norm and each pair's dot product.
-WELD_VECTOR_CLONES void add_row_run(std::span<const float* const> x, const float* b, std::size_t first,
-                                    std::size_t count, LaneSum* squares, LaneSum* dots) noexcept {
-  std::size_t pair = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const float* xi = x[i] + first;
-    const float* bb = b + first;
-    squares[i].add(count, [&](std::size_t j) {
-      const double d = double{xi[j]} - bb[j];
-      return d * d;
-    });
-    for (std::size_t k = i + 1; k < x.size(); ++k, ++pair) {
-      const float* xk = x[k] + first;
-      dots[pair].add(count, [&](std::size_t j) { return (double{xi[j]} - bb[j]) * (double{xk[j]} - bb[j]); });
-    }
-  }
-}
-
 std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
   auto stats = std::make_unique<StockStats>();
   const bool per_row = call.global(kFilterWise) != 0.0 && !reader.shape.empty() && reader.shape.back() > 0;
   stats->row_length = per_row ? reader.shape.back() : std::max<std::uint64_t>(1, reader.numel);
   const std::uint64_t rows = reader.numel / stats->row_length;
   const std::vector<std::size_t> inputs = fine_tunes(call);
-  const std::size_t n_models = inputs.size(), n_pairs = n_models * (n_models - 1) / 2;
-  std::vector<LaneSum> squares(rows * n_models), dots(rows * n_pairs);
+  const std::size_t n_models = inputs.size(), per_row_sums = gram_sums(n_models);
+  std::vector<LaneSum> gram(rows * per_row_sums);
   std::vector<const float*> x(n_models);
   reader.for_each_tile([&](const Tile& tile) {
     for (std::size_t i = 0; i < n_models; ++i) x[i] = tile.inputs[inputs[i]];
     for_each_row_run(tile, stats->row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
-      add_row_run(x, tile.inputs[*call.base], first, count, &squares[row * n_models], &dots[row * n_pairs]);
+      add_to_gram(x, tile.inputs[*call.base], first, count, &gram[row * per_row_sums]);
     });
     return true;
   });
-  std::vector<double> row_squares(n_models), row_dots(n_pairs);
   for (std::uint64_t row = 0; row < rows; ++row) {
-    for (std::size_t i = 0; i < n_models; ++i) row_squares[i] = squares[row * n_models + i].value();
-    for (std::size_t p = 0; p < n_pairs; ++p) row_dots[p] = dots[row * n_pairs + p].value();
-    stats->ratio.push_back(stock_ratio(row_squares, row_dots, n_models, per_row ? std::optional(row) : std::nullopt));
+    const std::vector<double> g = gram_matrix(std::span(gram).subspan(row * per_row_sums, per_row_sums), n_models);
+    stats->ratio.push_back(stock_ratio(g, n_models, per_row ? std::optional(row) : std::nullopt));
   }
   return stats;
 }
@@ -168,7 +147,6 @@ const MethodDescriptor kModelStock = {
     .max_inputs = kUnbounded,
     .validate = nullptr,
     .merge_tile = merge_tile,
-    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Measures how much the fine-tunes' offsets from the base agree (their mean pairwise "

@@ -8,14 +8,22 @@
 // tau vanishes up to rounding (m is parallel to mh), so out is mh scaled by the mean norm;
 // it is computed as stated to follow mergekit. |m| < eps (antipodal directions) falls back to
 // sum_i w_i x_i for two models and is an error for more. One model besides the base is
-// returned unchanged.
+// returned unchanged. Streamed: one pass for the models' Gram matrix gives every norm and
+// angle, so the output is a fixed combination of the inputs, written tile by tile.
+// weld: the norms and dot products are exact sums in double (mergekit: float32 tensors), and
+// tau's norm is |1 - shift / |m|| |m| rather than summed from elements that cancel.
 // weld: with normalize_weights, weights that sum to 0 are an error (mergekit divides by 0).
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <memory>
+#include <span>
 #include <optional>
 #include <vector>
 
 #include "methods/all_methods.h"
+#include "methods/gram.h"
+#include "tensor/vector_clones.h"
 #include "util/error.h"
 
 namespace weld {
@@ -30,33 +38,19 @@ constexpr ParamDef kParams[] = {
      "added to norms before dividing; a mean direction shorter than this is antipodal"},
 };
 
-// The models other than the base, in input order, with their (normalised) weights.
-struct Models {
-  std::vector<const float*> x;
-  std::vector<double> weights;
-  const float* base = nullptr;  // null without a base
-  double delta(std::size_t i, std::size_t j) const {
-    return base ? static_cast<double>(x[i][j] - base[j]) : x[i][j];
-  }
-};
+// The models other than the base, in input order.
+std::vector<std::size_t> models_of(const MethodCall& call) {
+  std::vector<std::size_t> models;
+  for (std::size_t i = 0; i < call.n_inputs; ++i)
+    if (i != call.base) models.push_back(i);
+  return models;
+}
 
 double weight_sum(const MethodCall& call) {
   double sum = 0.0;
   for (std::size_t i = 0; i < call.n_inputs; ++i)
     if (i != call.base) sum += call.model(i, kWeight);
   return sum;
-}
-
-Models models_of(const MethodCall& call, const WholeTensor& t) {
-  Models m;
-  if (call.base) m.base = t.inputs[*call.base];
-  const double divisor = call.global(kNormalizeWeights) != 0.0 ? weight_sum(call) : 1.0;
-  for (std::size_t i = 0; i < call.n_inputs; ++i) {
-    if (i == call.base) continue;
-    m.x.push_back(t.inputs[i]);
-    m.weights.push_back(call.model(i, kWeight) / divisor);
-  }
-  return m;
 }
 
 std::optional<std::size_t> identity_input(const MethodCall& call) {
@@ -72,90 +66,99 @@ void validate(const MethodCall& call) {
          "(change the weights or set normalize_weights: false)");
 }
 
-// The two-model fallback for antipodal directions: the weighted sum, plus the base.
-void write_weighted_sum(const Models& m, const WholeTensor& t) {
-  for (std::size_t j = 0; j < t.n; ++j) {
-    const double b = m.base ? m.base[j] : 0.0;
-    t.out[j] = static_cast<float>(b + m.weights[0] * m.delta(0, j) + m.weights[1] * m.delta(1, j));
-  }
-}
-
-// The models on the unit sphere: u_i = x_i / (|x_i| + eps), kept as the coefficients of x_ij
-// in the weighted mean m_j = sum_i w_i u_ij.
-struct Projection {
-  std::vector<double> norms;  // |x_i|
-  std::vector<double> coef;   // w_i / (|x_i| + eps)
-  double weighted_norm = 0.0;  // sum_i w_i |x_i|, the norm of the result
-  double mean(const Models& m, std::size_t j) const {
-    double sum = 0.0;
-    for (std::size_t i = 0; i < coef.size(); ++i) sum += coef[i] * m.delta(i, j);
-    return sum;
-  }
+// out = b + sum_i coef_i x_i over the models (their deltas, with a base), or one model
+// copied unchanged.
+struct MultislerpStats final : TensorStats {
+  std::vector<double> coef;
 };
 
-Projection project(const Models& m, std::size_t n, double eps) {
-  Projection p;
-  for (std::size_t i = 0; i < m.x.size(); ++i) {
-    double sum = 0.0;
-    for (std::size_t j = 0; j < n; ++j) {
-      const double x = m.delta(i, j);
-      sum += x * x;
-    }
-    p.norms.push_back(std::sqrt(sum));
-    p.coef.push_back(m.weights[i] / (p.norms[i] + eps));
-    p.weighted_norm += m.weights[i] * p.norms[i];
-  }
-  return p;
-}
-
-// Maps the weighted tangent vector at mh = m / |m| back to the sphere and scales it:
-// <u_i, mh> = x_dot_m[i] / ((|x_i| + eps) |m|), so tau_j = m_j - shift mh_j with
-// shift = sum_i w_i <u_i, mh>.
-void write_exp_map(const Models& m, const Projection& p, double mean_norm,
-                   const std::vector<double>& x_dot_m, double eps, const WholeTensor& t) {
-  double shift = 0.0;
-  for (std::size_t i = 0; i < m.x.size(); ++i)
-    shift += m.weights[i] * x_dot_m[i] / ((p.norms[i] + eps) * mean_norm);
-  double tau_norm = 0.0;
-  for (std::size_t j = 0; j < t.n; ++j) {
-    const double mj = p.mean(m, j), tau = mj - shift * mj / mean_norm;
-    tau_norm += tau * tau;
-  }
-  const double r = std::sqrt(tau_norm) + eps;
-  for (std::size_t j = 0; j < t.n; ++j) {
-    const double mj = p.mean(m, j), tau = mj - shift * mj / mean_norm;
-    const double y = mj / mean_norm * std::cos(r) + tau * std::sin(r) / r;
-    const double b = m.base ? m.base[j] : 0.0;
-    t.out[j] = static_cast<float>(b + y * p.weighted_norm);
-  }
-}
-
-void merge_tensor(const MethodCall& call, const WholeTensor& t) {
-  const Models m = models_of(call, t);
-  const std::size_t n_models = m.x.size();
-  if (n_models == 1) {
-    std::copy(m.x[0], m.x[0] + t.n, t.out);
-    return;
-  }
+// Every vector of the formula is a combination of the x_i, so it is found from their Gram
+// matrix G: with c_i = w_i / (|x_i| + eps), m = sum_i c_i x_i, |m|^2 = c.G.c and
+// <x_i, m> = (G c)_i; <u_i, mh> = <x_i, m> / ((|x_i| + eps) |m|), so tau = m - shift mh with
+// shift = sum_i w_i <u_i, mh>; out = b + m (cos r / |m| + (1 - shift / |m|) sin r / r) sum_i w_i |x_i|.
+std::vector<double> coefficients(const MethodCall& call, std::span<const double> g, std::size_t n) {
   const double eps = call.global(kEps);
-  const Projection p = project(m, t.n, eps);
-  double mean_norm = 0.0;
-  std::vector<double> x_dot_m(n_models, 0.0);  // <x_i, m>
-  for (std::size_t j = 0; j < t.n; ++j) {
-    const double mj = p.mean(m, j);
-    mean_norm += mj * mj;
-    for (std::size_t i = 0; i < n_models; ++i) x_dot_m[i] += m.delta(i, j) * mj;
+  const std::vector<std::size_t> models = models_of(call);
+  const double divisor = call.global(kNormalizeWeights) != 0.0 ? weight_sum(call) : 1.0;
+  std::vector<double> w(n), norm(n), c(n);
+  double weighted_norm = 0.0;  // sum_i w_i |x_i|, the norm of the result
+  for (std::size_t i = 0; i < n; ++i) {
+    w[i] = call.model(models[i], kWeight) / divisor;
+    norm[i] = std::sqrt(g[i * n + i]);
+    c[i] = w[i] / (norm[i] + eps);
+    weighted_norm += w[i] * norm[i];
   }
-  mean_norm = std::sqrt(mean_norm);
+  std::vector<double> x_dot_m(n, 0.0);
+  double mean_squared = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t k = 0; k < n; ++k) x_dot_m[i] += g[i * n + k] * c[k];
+    mean_squared += c[i] * x_dot_m[i];
+  }
+  const double mean_norm = std::sqrt(std::max(0.0, mean_squared));
   if (mean_norm < eps) {
-    if (n_models != 2)
+    if (n != 2)
       fail("the models' directions cancel out: the weighted mean of their unit vectors has "
            "norm {:g}, below eps {:g}, so multislerp has no mean direction (change the weights)",
            mean_norm, eps);
-    write_weighted_sum(m, t);
+    return w;  // two antipodal models: their weighted sum
+  }
+  double shift = 0.0;
+  for (std::size_t i = 0; i < n; ++i) shift += w[i] * x_dot_m[i] / ((norm[i] + eps) * mean_norm);
+  const double tangent = 1.0 - shift / mean_norm;  // tau = tangent * m
+  const double r = std::abs(tangent) * mean_norm + eps;
+  const double scale = (std::cos(r) / mean_norm + tangent * std::sin(r) / r) * weighted_norm;
+  for (double& ci : c) ci *= scale;
+  return c;
+}
+
+std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
+  const std::vector<std::size_t> models = models_of(call);
+  auto stats = std::make_unique<MultislerpStats>();
+  if (models.size() == 1) return stats;
+  std::vector<LaneSum> gram(gram_sums(models.size()));
+  std::vector<const float*> x(models.size());
+  reader.for_each_tile([&](const Tile& tile) {
+    for (std::size_t i = 0; i < models.size(); ++i) x[i] = tile.inputs[models[i]];
+    add_to_gram(x, call.base ? tile.inputs[*call.base] : nullptr, 0, tile.n, gram.data());
+    return true;
+  });
+  stats->coef = coefficients(call, gram_matrix(gram, models.size()), models.size());
+  return stats;
+}
+
+// Elements per block of merge_tile: the block's sums stay in L1.
+constexpr std::size_t kBlock = 1024;
+
+// out = b + sum_i coef_i (x_i - b) (no b without a base) on elements [first, first + m) of a
+// tile (m <= kBlock), the models added in input order.
+WELD_VECTOR_CLONES void combine_block(const MethodCall& call, const MultislerpStats& stats, const Tile& tile,
+                                      std::size_t first, std::size_t m) noexcept {
+  std::array<double, kBlock> sum{};
+  const float* b = call.base ? tile.inputs[*call.base] + first : nullptr;
+  if (b)
+    for (std::size_t j = 0; j < m; ++j) sum[j] = b[j];
+  std::size_t i = 0;
+  for (std::size_t input = 0; input < call.n_inputs; ++input) {
+    if (input == call.base) continue;
+    const float* x = tile.inputs[input] + first;
+    const double coef = stats.coef[i++];
+    if (b)
+      for (std::size_t j = 0; j < m; ++j) sum[j] += coef * (double{x[j]} - b[j]);
+    else
+      for (std::size_t j = 0; j < m; ++j) sum[j] += coef * x[j];
+  }
+  for (std::size_t j = 0; j < m; ++j) tile.out[first + j] = static_cast<float>(sum[j]);
+}
+
+void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const auto& stats = static_cast<const MultislerpStats&>(*tile.stats);
+  if (stats.coef.empty()) {  // one model: itself
+    const float* x = tile.inputs[call.base == 0 ? 1 : 0];
+    std::copy(x, x + tile.n, tile.out);
     return;
   }
-  write_exp_map(m, p, mean_norm, x_dot_m, eps, t);
+  for (std::size_t first = 0; first < tile.n; first += kBlock)
+    combine_block(call, stats, tile, first, std::min(kBlock, tile.n - first));
 }
 
 }  // namespace
@@ -172,8 +175,7 @@ const MethodDescriptor kMultislerp = {
     .min_inputs = 1,
     .max_inputs = kUnbounded,
     .validate = validate,
-    .merge_tile = nullptr,
-    .merge_tensor = merge_tensor,
+    .merge_tile = merge_tile,
     .identity_input = identity_input,
     .description =
         "Generalises slerp to any number of weighted models: each tensor (or its delta from "
@@ -181,6 +183,7 @@ const MethodDescriptor kMultislerp = {
         "space at their weighted mean direction and mapped back, and the result is scaled to "
         "the weighted mean of the input norms.",
     .when_to_use = "slerp-like blending of three or more models, or of two with weights",
+    .prepare = prepare,
 };
 
 }  // namespace weld

@@ -48,7 +48,6 @@ const MethodDescriptor kNearswap = {
     .max_inputs = 2,
     .validate = nullptr,
     .merge_tile = merge_tile,
-    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Interpolates element by element from the base towards the other model, fully where the "

@@ -168,7 +168,6 @@ const MethodDescriptor kNuslerp = {
     .max_inputs = 3,
     .validate = validate,
     .merge_tile = merge_tile,
-    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Spherical interpolation between two models with t set by their relative weights. "

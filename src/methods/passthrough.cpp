@@ -46,7 +46,6 @@ const MethodDescriptor kPassthrough = {
     .max_inputs = 1,
     .validate = validate,
     .merge_tile = merge_tile,
-    .merge_tensor = nullptr,
     .identity_input = identity_input,
     .description =
         "Copies each tensor from its one source, optionally scaled. With `slices:` it "

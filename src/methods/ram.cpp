@@ -112,7 +112,6 @@ const MethodDescriptor kRam = {
     .max_inputs = kUnbounded,
     .validate = nullptr,
     .merge_tile = merge_ram,
-    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Reinforced Agent Merging: where only one model changed an element it is taken whole; "
@@ -134,7 +133,6 @@ const MethodDescriptor kRamplusTl = {
     .max_inputs = kUnbounded,
     .validate = nullptr,
     .merge_tile = merge_ramplus_tl,
-    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "RAM with rescaled unique contributions: a model whose updates are mostly shared with "

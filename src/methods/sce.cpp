@@ -224,7 +224,6 @@ const MethodDescriptor kSce = {
     .max_inputs = kUnbounded,
     .validate = nullptr,
     .merge_tile = merge_tile,
-    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Select, Calculate, Erase: keeps the elements whose task vectors vary most across "

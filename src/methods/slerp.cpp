@@ -88,7 +88,6 @@ const MethodDescriptor kSlerp = {
     .max_inputs = 2,
     .validate = nullptr,
     .merge_tile = merge_tile,
-    .merge_tensor = nullptr,
     .identity_input = nullptr,
     .description =
         "Treats each tensor of the two models as one vector and moves from the base towards "

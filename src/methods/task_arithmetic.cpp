@@ -279,7 +279,7 @@ constexpr MethodDescriptor family_method(std::string_view name, std::string_view
           .paper = paper, .url = url, .params = Row.params.span(), .base = BaseUse::kRequired,
           .min_inputs = 1, .max_inputs = kUnbounded, .validate = validate_family<Row>,
           .merge_tile = elementwise ? merge_task_arithmetic_tile : merge_family_tile<Row>,
-          .merge_tensor = nullptr, .identity_input = nullptr,
+          .identity_input = nullptr,
           .description = description, .when_to_use = when_to_use,
           .prepare = elementwise ? nullptr : prepare_family<Row>,
           .whole_rows = Row.sparsifier == Sparsifier::kDellaMagprune};

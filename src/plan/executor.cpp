@@ -35,7 +35,7 @@ struct TaskRef {
 
 bool is_whole_tensor(const MergePlan& plan, const TensorPlan& t, const ExecuteOptions& options) {
   const MethodDescriptor& m = *plan.method;
-  return !t.copy_input && (m.merge_tensor || (m.prepare && options.whole_tensors));
+  return !t.copy_input && m.prepare && options.whole_tensors;
 }
 
 bool is_streamed(const MergePlan& plan, const TensorPlan& t, const ExecuteOptions& options) {
@@ -170,6 +170,17 @@ class MappedTensorReader final : public TensorReader {
   WorkerBuffers& buffers_;
 };
 
+// A whole tensor in memory, every element of every input (--whole-tensors).
+struct WholeTensor {
+  std::span<const float* const> inputs;
+  float* out;
+  std::size_t n;
+  std::span<const std::uint64_t> shape;
+  std::string_view name;  // of the output tensor
+  std::uint64_t seed;
+  Scratch* scratch;  // the worker's buffers
+};
+
 // The simple path of a streamed method: the whole tensor, in memory, as one tile.
 class WholeTensorReader final : public TensorReader {
  public:
@@ -225,12 +236,8 @@ void merge_whole(const MergePlan& plan, std::size_t tensor, WriteBehind& writer,
   }
   const WholeTensor whole{std::span(buffers.input_ptrs.data(), t.inputs.size()), buffers.whole_out.data(),
                          n, t.shape, t.name, plan.seed, &buffers.scratch};
-  if (plan.method->merge_tensor) {
-    plan.method->merge_tensor(t.call, whole);
-  } else {
-    const std::unique_ptr<TensorStats> stats = plan.method->prepare(t.call, WholeTensorReader(whole));
-    plan.method->merge_tile(t.call, Tile{whole.inputs, whole.out, n, 0, stats.get(), whole.scratch});
-  }
+  const std::unique_ptr<TensorStats> stats = plan.method->prepare(t.call, WholeTensorReader(whole));
+  plan.method->merge_tile(t.call, Tile{whole.inputs, whole.out, n, 0, stats.get(), whole.scratch});
   round_result(plan, t, buffers.whole_out.data(), n);
   for (std::size_t begin = 0; begin < n; begin += kTileElements)
     write_f32(t, tensor, begin, buffers.whole_out.data() + begin, std::min(kTileElements, n - begin), writer);

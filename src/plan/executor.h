@@ -9,9 +9,9 @@
 // Streamed methods (MethodDescriptor::prepare) first make their statistics passes over the
 // tensor, on one worker, in element order (so sums come out the same on any thread count);
 // prepare tasks are handed out a few tensors ahead of the chunks that need them, so that
-// workers make the passes of later tensors while others merge. Methods that need the whole tensor
-// (merge_tensor only, or --whole-tensors) get one chunk per tensor and buffers of its size;
-// their randomness is keyed by element, so they too are thread-count independent.
+// workers make the passes of later tensors while others merge. With --whole-tensors they get
+// one chunk per tensor and buffers of its size; their randomness is keyed by element, so
+// they too are thread-count independent.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +29,7 @@ inline constexpr std::size_t kChunkElements = std::size_t{1} << 20;
 
 struct ExecuteOptions {
   unsigned threads = 1;
-  // Run streamed methods by their simple whole-tensor path (merge_tensor) instead: the
+  // Run streamed methods on each whole tensor as one tile instead: the simple path, the
   // reference the streamed path must match byte for byte.
   bool whole_tensors = false;
 };

@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -30,7 +31,8 @@ TEST(Karcher, DeclaresItsContract) {
   EXPECT_EQ(karcher().base, BaseUse::kOptional);
   EXPECT_EQ(karcher().min_inputs, 1u);
   EXPECT_EQ(karcher().max_inputs, kUnbounded);
-  EXPECT_NE(karcher().merge_tensor, nullptr);
+  EXPECT_NE(karcher().merge_tile, nullptr);  // streamed: a Gram-matrix pass, then tiles
+  EXPECT_NE(karcher().prepare, nullptr);
   ASSERT_EQ(karcher().params.size(), 2u);
   const ParamDef& max_iter = karcher().params[*find_param(karcher(), "max_iter")];
   EXPECT_EQ(max_iter.scope, ParamScope::kGlobal);
@@ -97,6 +99,59 @@ TEST(Karcher, TheBaseIsAveragedInLikeAnyInput) {
   const std::vector<std::vector<float>> inputs = {{2, 0}, {1, 0}, {0, 3}};
   EXPECT_EQ(karcher_merge(inputs, {}, 2), karcher_merge(inputs));
   EXPECT_EQ(karcher_merge(inputs, {}, 0), karcher_merge(inputs));
+}
+
+// The iteration as stated, on whole vectors in double: what the coefficients stand for.
+std::vector<double> karcher_on_vectors(const std::vector<std::vector<float>>& x, int max_iter, double tol) {
+  const std::size_t n = x[0].size();
+  const auto dot = [&](const std::vector<double>& a, const std::vector<double>& b) {
+    double s = 0;
+    for (std::size_t j = 0; j < n; ++j) s += a[j] * b[j];
+    return s;
+  };
+  std::vector<std::vector<double>> u;
+  double mean_norm = 0;
+  for (const auto& xi : x) {
+    std::vector<double> v(xi.begin(), xi.end());
+    const double norm = std::sqrt(dot(v, v));
+    mean_norm += norm / static_cast<double>(x.size());
+    for (double& e : v) e /= norm;
+    u.push_back(v);
+  }
+  std::vector<double> m(n, 0.0);
+  for (const auto& ui : u)
+    for (std::size_t j = 0; j < n; ++j) m[j] += ui[j] / static_cast<double>(u.size());
+  const double m_norm = std::sqrt(dot(m, m));
+  for (double& e : m) e /= m_norm;
+  for (int k = 0; k < max_iter; ++k) {
+    std::vector<double> t(n, 0.0);
+    for (const auto& ui : u) {
+      const double c = std::clamp(dot(m, ui), -1.0, 1.0), th = std::acos(c);
+      if (th < tol) continue;
+      for (std::size_t j = 0; j < n; ++j) t[j] += th / std::sin(th) / static_cast<double>(u.size()) * (ui[j] - c * m[j]);
+    }
+    const double tn = std::sqrt(dot(t, t));
+    if (tn < tol) break;
+    for (std::size_t j = 0; j < n; ++j) m[j] = std::cos(tn) * m[j] + std::sin(tn) * t[j] / tn;
+    const double mn = std::sqrt(dot(m, m));
+    for (double& e : m) e /= mn;
+  }
+  for (double& e : m) e *= mean_norm;
+  return m;
+}
+
+TEST(Karcher, MatchesTheIterationOnWholeVectors) {
+  const std::vector<std::vector<float>> inputs = random_inputs(4, 300, 0.3);
+  const std::vector<float> out = karcher_merge(inputs);
+  const std::vector<double> want = karcher_on_vectors(inputs, 10, 1e-5);
+  for (std::size_t j = 0; j < out.size(); ++j) EXPECT_NEAR(out[j], want[j], 1e-6) << j;
+}
+
+TEST(Karcher, AnyTilingGivesTheSameBits) {
+  const std::vector<std::vector<float>> inputs = random_inputs(3, 1000, 0.3);
+  const MethodCall call = make_call(karcher(), inputs.size(), std::nullopt, {});
+  const std::vector<float> whole = run_tile(karcher(), call, inputs);
+  for (std::size_t tile : {1u, 7u, 256u}) EXPECT_EQ(run_tile(karcher(), call, inputs, {}, 42, "t", tile), whole) << tile;
 }
 
 TEST(Karcher, MaxIterMustBeAWholeNumber) {

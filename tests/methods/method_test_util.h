@@ -73,10 +73,6 @@ inline std::vector<float> run_tile(const MethodDescriptor& m, const MethodCall& 
   if (tile == 0) tile = std::max<std::size_t>(1, out.size());
   if (m.validate) m.validate(call);
   Scratch scratch;
-  if (!m.merge_tile) {
-    m.merge_tensor(call, WholeTensor{ptrs, out.data(), out.size(), shape, name, seed, &scratch});
-    return out;
-  }
   std::unique_ptr<TensorStats> stats;
   if (m.prepare) stats = m.prepare(call, VectorReader(ptrs, out.size(), shape, name, seed, tile, scratch));
   for (std::size_t begin = 0; begin < out.size(); begin += tile) {
@@ -88,5 +84,17 @@ inline std::vector<float> run_tile(const MethodDescriptor& m, const MethodCall& 
 }
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// n_inputs vectors of n values, uniform in [-shift, 1 - shift), the same on every run.
+inline std::vector<std::vector<float>> random_inputs(std::size_t n_inputs, std::size_t n, double shift) {
+  std::vector<std::vector<float>> inputs(n_inputs, std::vector<float>(n));
+  std::uint64_t state = 5;
+  for (auto& x : inputs)
+    for (float& v : x) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      v = static_cast<float>(static_cast<double>(state >> 11) / 9007199254740992.0 - shift);
+    }
+  return inputs;
+}
 
 }  // namespace weld::test

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 
 #include "methods/method_test_util.h"
 #include "util/error.h"
@@ -39,7 +40,8 @@ TEST(Multislerp, DeclaresItsContract) {
   EXPECT_EQ(multislerp().base, BaseUse::kOptional);
   EXPECT_EQ(multislerp().min_inputs, 1u);
   EXPECT_EQ(multislerp().max_inputs, kUnbounded);
-  EXPECT_NE(multislerp().merge_tensor, nullptr);
+  EXPECT_NE(multislerp().merge_tile, nullptr);  // streamed: a Gram-matrix pass, then tiles
+  EXPECT_NE(multislerp().prepare, nullptr);
   ASSERT_EQ(multislerp().params.size(), 3u);
   const ParamDef& weight = multislerp().params[*find_param(multislerp(), "weight")];
   EXPECT_EQ(weight.scope, ParamScope::kPerModel);
@@ -121,6 +123,65 @@ TEST(Multislerp, AntipodalDirectionsOfThreeModelsAreAnError) {
   expect_error(call, {{1, 2}, {-1, -2}, {0, 0}},
                "the models' directions cancel out: the weighted mean of their unit vectors has "
                "norm 0, below eps 1e-08, so multislerp has no mean direction (change the weights)");
+}
+
+// The formula as stated, on whole vectors in double (deltas from the base when given).
+std::vector<double> multislerp_on_vectors(const std::vector<std::vector<float>>& inputs, std::vector<double> w,
+                                          std::optional<std::size_t> base, double eps = 1e-8) {
+  const std::size_t n = inputs[0].size();
+  std::vector<std::vector<double>> x;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (i == base) continue;
+    std::vector<double> v(n);
+    for (std::size_t j = 0; j < n; ++j) v[j] = double{inputs[i][j]} - (base ? double{inputs[*base][j]} : 0.0);
+    x.push_back(v);
+  }
+  const auto dot = [&](const std::vector<double>& a, const std::vector<double>& b) {
+    double s = 0;
+    for (std::size_t j = 0; j < n; ++j) s += a[j] * b[j];
+    return s;
+  };
+  double w_sum = 0, scale = 0;
+  for (double wi : w) w_sum += wi;
+  for (double& wi : w) wi /= w_sum;
+  std::vector<std::vector<double>> u;
+  std::vector<double> m(n, 0.0);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double norm = std::sqrt(dot(x[i], x[i]));
+    scale += w[i] * norm;
+    std::vector<double> ui(x[i]);
+    for (double& e : ui) e /= norm + eps;
+    for (std::size_t j = 0; j < n; ++j) m[j] += w[i] * ui[j];
+    u.push_back(ui);
+  }
+  const double m_norm = std::sqrt(dot(m, m));
+  std::vector<double> mh(m), tau(n, 0.0);
+  for (double& e : mh) e /= m_norm;
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    const double c = dot(u[i], mh);
+    for (std::size_t j = 0; j < n; ++j) tau[j] += w[i] * (u[i][j] - c * mh[j]);
+  }
+  const double r = std::sqrt(dot(tau, tau)) + eps;
+  std::vector<double> out(n);
+  for (std::size_t j = 0; j < n; ++j)
+    out[j] = (mh[j] * std::cos(r) + tau[j] * std::sin(r) / r) * scale + (base ? double{inputs[*base][j]} : 0.0);
+  return out;
+}
+
+TEST(Multislerp, MatchesTheFormulaOnWholeVectors) {
+  const std::vector<std::vector<float>> inputs = random_inputs(4, 300, 0.4);
+  const std::vector<double> weights = {0.5, 0.2, 0.3};
+  const std::vector<float> out = multislerp_merge(inputs, {0, 0.5, 0.2, 0.3}, 0);
+  const std::vector<double> want = multislerp_on_vectors(inputs, weights, 0);
+  for (std::size_t j = 0; j < out.size(); ++j) EXPECT_NEAR(out[j], want[j], 1e-6) << j;
+}
+
+TEST(Multislerp, AnyTilingGivesTheSameBits) {
+  const std::vector<std::vector<float>> inputs = random_inputs(3, 1000, 0.4);
+  const MethodCall call = make_call(multislerp(), inputs.size(), std::nullopt, {{"weight", {0.2, 0.3, 0.5}}});
+  const std::vector<float> whole = run_tile(multislerp(), call, inputs);
+  for (std::size_t tile : {1u, 7u, 256u})
+    EXPECT_EQ(run_tile(multislerp(), call, inputs, {}, 42, "t", tile), whole) << tile;
 }
 
 TEST(Multislerp, NeedsAModelBesidesTheBase) {

@@ -1,0 +1,28 @@
+// The Gram matrix of a tensor's inputs taken as vectors: G[i][k] = sum_j v_ij v_kj, with
+// v_i = x_i - b (in double) when there is a base b, else x_i. Methods whose result is a linear
+// combination of their inputs with coefficients that depend only on norms and angles
+// (model_stock, multislerp, karcher) find the coefficients from G in one pass and then merge
+// tile by tile. The sums are LaneSums: one answer however the tensor is cut into tiles.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "tensor/lane_sum.h"
+
+namespace weld {
+
+// LaneSums for the upper triangle of n vectors' Gram matrix, row by row: (0,0), (0,1), ...,
+// (0,n-1), (1,1), ...
+inline constexpr std::size_t gram_sums(std::size_t n) { return n * (n + 1) / 2; }
+
+// Adds elements [first, first + count) of the vectors x[i] (minus base, when not null) to
+// gram[0, gram_sums(x.size())).
+void add_to_gram(std::span<const float* const> x, const float* base, std::size_t first, std::size_t count,
+                 LaneSum* gram) noexcept;
+
+// The whole symmetric matrix, n x n row-major, from the sums of add_to_gram.
+std::vector<double> gram_matrix(std::span<const LaneSum> gram, std::size_t n);
+
+}  // namespace weld
