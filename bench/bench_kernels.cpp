@@ -1,7 +1,7 @@
 // Microbenchmarks of the method kernels, each next to a baseline measured in the same run:
 // rank selection against std::nth_element on the same floats, row ranks against std::sort,
-// the random generator, and
-// the fused task-arithmetic tile against memcpy of its input bytes. The dtype conversions
+// the random generator, the statistics and merge passes of the task-arithmetic family over
+// one chunk, and the fused task-arithmetic tile against memcpy of its input bytes. The dtype conversions
 // have their own program, bench_convert.
 //   build/bench/bench_kernels [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
@@ -157,6 +157,64 @@ void BM_task_arithmetic_tile(benchmark::State& state) {
   set_bytes(state, 3 * kTile * sizeof(float));
 }
 BENCHMARK(BM_task_arithmetic_tile);
+
+// A streamed method of the task-arithmetic family over one chunk (1 Mi values, rows of 2048)
+// of a base and two bf16 fine-tunes, already in f32 as the executor hands them over: its
+// statistics passes and its merge, tile by tile, without the file reads and writes around them.
+class InMemoryReader final : public TensorReader {
+ public:
+  InMemoryReader(std::span<const float* const> inputs, std::span<const std::uint64_t> dims, std::uint64_t n)
+      : TensorReader(n, dims, "chunk", 7), inputs_(inputs) {}
+  void for_each_tile(std::uint64_t begin, std::uint64_t end, const std::function<bool(const Tile&)>& fn) const override {
+    std::vector<const float*> at(inputs_.size());
+    Scratch scratch;
+    for (std::uint64_t first = begin; first < end; first += kTile) {
+      for (std::size_t i = 0; i < inputs_.size(); ++i) at[i] = inputs_[i] + first;
+      if (!fn(Tile{at, nullptr, static_cast<std::size_t>(std::min<std::uint64_t>(kTile, end - first)), first,
+                   nullptr, &scratch}))
+        return;
+    }
+  }
+ private:
+  std::span<const float* const> inputs_;
+};
+
+void BM_family_chunk(benchmark::State& state, std::string_view method) {
+  constexpr std::size_t kChunk = std::size_t{1} << 20;
+  const std::vector<float> b = random_floats(kChunk);
+  std::vector<float> x1(kChunk), x2(kChunk), out(kChunk);
+  const std::vector<float> d1 = bf16_task_vector(kChunk), d2 = bf16_task_vector(2 * kChunk);
+  for (std::size_t i = 0; i < kChunk; ++i) {
+    x1[i] = b[i] + d1[i];
+    x2[i] = b[i] + d2[kChunk + i];
+  }
+  const MethodDescriptor& m = find_method(method);
+  MethodCall call;
+  call.n_inputs = 3;
+  call.base = 0;
+  for (const ParamDef& p : m.params) call.global_params.push_back(p.default_value);
+  for (std::size_t input = 0; input < 3; ++input)
+    for (const ParamDef& p : m.params)
+      call.model_params.push_back(p.name == "weight" ? 0.5 : p.name == "density" ? 0.5 : p.name == "epsilon" ? 0.1 : p.default_value);
+  const float* inputs[] = {b.data(), x1.data(), x2.data()};
+  const std::uint64_t shape[] = {kChunk / kRow, kRow};
+  const InMemoryReader reader(inputs, shape, kChunk);
+  Scratch scratch;
+  for (auto _ : state) {
+    const std::unique_ptr<TensorStats> stats = m.prepare(call, reader);
+    std::vector<const float*> at(3);
+    for (std::size_t first = 0; first < kChunk; first += kTile) {
+      for (std::size_t i = 0; i < 3; ++i) at[i] = inputs[i] + first;
+      m.merge_tile(call, Tile{at, out.data() + first, kTile, first, stats.get(), &scratch});
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_bytes(state, 3 * kChunk * sizeof(float));
+}
+BENCHMARK_CAPTURE(BM_family_chunk, dare_linear, "dare_linear")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_chunk, dare_ties, "dare_ties")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_chunk, della, "della")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_chunk, ties, "ties")->Unit(benchmark::kMillisecond);
 
 void BM_memcpy_tile_inputs(benchmark::State& state) {
   const std::size_t bytes = 3 * kTile * sizeof(float);

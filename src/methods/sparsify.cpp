@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tensor/bitmask.h"
+#include "tensor/masked_delta.h"
 #include "tensor/rank_keep.h"
 #include "tensor/row_rank.h"
 #include "tensor/select.h"
@@ -20,6 +21,10 @@ constexpr std::size_t kUniformSlot = 1000;
 constexpr std::size_t kThresholdsSlot = 1001;  // floats: keep_by_rank's thresholds
 constexpr std::size_t kRankSlot = 1000;    // keys: DELLA's work, or its ranks
 constexpr std::size_t kRankWorkSlot = 1001;
+constexpr std::size_t kDeltaSlot = 1002;  // floats: the L1 pass's task vector
+
+// Draws the random sparsifier's L1 pass makes at a time.
+constexpr std::size_t kDrawBlock = 2048;
 
 // Below this an L1 norm is taken as zero and no rescale is done (mergekit's threshold).
 constexpr double kRescaleEpsilon = 1e-7;
@@ -47,6 +52,10 @@ WELD_VECTOR_CLONES void keep_pairs_between(float* d, std::size_t n, std::uint32_
     const bool before_dropped = (key < dropped_key) | ((key == dropped_key) & (index < dropped_index));
     d[j] = from_first & before_dropped ? d[j] : 0.0f;
   }
+}
+
+WELD_VECTOR_CLONES void multiply(float* v, float w, std::size_t n) noexcept {
+  for (std::size_t j = 0; j < n; ++j) v[j] *= w;
 }
 
 WELD_VECTOR_CLONES void scale_by(float* d, std::size_t n, double scale) noexcept {
@@ -132,12 +141,46 @@ void TaskVectorSparsifier::set_l1_norms(double before, double after) {
   scaled_ = true;
 }
 
-void TaskVectorSparsifier::mask_for_l1_norms(std::span<float> d, std::uint64_t begin, Scratch& scratch) {
-  mask(d, begin, scratch);
+void TaskVectorSparsifier::add_l1_norms(const float* x, const float* b, std::uint64_t begin, std::size_t n,
+                                        LaneSum& before, LaneSum& after, Scratch& scratch) {
+  WELD_CHECK(l1_rescale_);
   const bool random = method_ == Sparsifier::kRandom || method_ == Sparsifier::kDellaMagprune;
-  if (!random || keep_all_ || drop_all_) return;
-  if (pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
-  set_bits_of_nonzero(d, begin, pending_bits_.data());
+  if (random && pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
+  if (method_ == Sparsifier::kRandom) {
+    // One fused sweep per block of draws (a block of them stays in L1).
+    const auto keep = static_cast<float>(args_.density);
+    for (std::size_t first = 0; first < n; first += kDrawBlock) {
+      const std::size_t m = std::min(kDrawBlock, n - first);
+      const std::span<float> u = scratch.floats(kUniformSlot, m);
+      rng_.fill_uniform(begin + first, u.data(), m);
+      random_keep_l1(x + first, b + first, u.data(), keep, begin + first, m, pending_bits_.data(), before, after);
+    }
+    return;
+  }
+  const std::span<float> d = scratch.floats(kDeltaSlot, n);
+  masked_weighted_delta(x, b, nullptr, begin, std::nullopt, 1.0f, d.data(), n);  // d = x - b
+  add_l1_norm(d, before);
+  mask(d, begin, scratch);
+  add_l1_norm(d, after);
+  if (random) set_bits_of_nonzero(d, begin, pending_bits_.data());
+}
+
+void TaskVectorSparsifier::weighted_delta(const float* x, const float* b, std::uint64_t begin, std::size_t n,
+                                          float weight, float* out, Scratch& scratch) const {
+  if (keep_all_ || !kept_bits_.empty()) {
+    masked_weighted_delta(x, b, keep_all_ ? nullptr : kept_bits_.data(), begin,
+                          scaled_ ? std::optional(scale_) : std::nullopt, weight, out, n);
+    return;
+  }
+  const std::span<float> d(out, n);
+  masked_weighted_delta(x, b, nullptr, begin, std::nullopt, 1.0f, out, n);  // d = x - b
+  mask(d, begin, scratch);
+  rescale(d);
+  multiply(out, weight, n);
+}
+
+bool TaskVectorSparsifier::needs_whole_rows() const noexcept {
+  return method_ == Sparsifier::kDellaMagprune && !keep_all_ && !drop_all_ && kept_bits_.empty();
 }
 
 void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch& scratch) const {

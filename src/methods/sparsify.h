@@ -64,13 +64,25 @@ class TaskVectorSparsifier {
   bool needs_l1_norms() const { return l1_rescale_; }
   void set_l1_norms(double before, double after);
 
+  // The L1 pass over elements [begin, begin + n) of the task vector x - b, which sees every
+  // element once, in order: adds their L1 norms before and after the mask to `before` and
+  // `after`. The random sparsifiers also remember which elements survived (a bit each), so
+  // that the merge reads the bits instead of drawing (and, for della_magprune, ranking rows)
+  // again. REQUIRES: needs_l1_norms().
+  void add_l1_norms(const float* x, const float* b, std::uint64_t begin, std::size_t n, LaneSum& before,
+                    LaneSum& after, Scratch& scratch);
+
+  // out = weight * rescale(mask(x - b)) over elements [begin, begin + n) of the task vector.
+  // REQUIRES: whole rows when needs_whole_rows().
+  void weighted_delta(const float* x, const float* b, std::uint64_t begin, std::size_t n, float weight, float* out,
+                      Scratch& scratch) const;
+  // Whether weighted_delta() must see whole rows: della_magprune ranks within them, unless
+  // the L1 pass left it the bits of its mask.
+  bool needs_whole_rows() const noexcept;
+
   // Zeroes the dropped elements of d = elements [begin, begin + d.size()) of the task vector
   // (scaling kept ones by 1/p for the papers' rescale). della_magprune needs whole rows.
   void mask(std::span<float> d, std::uint64_t begin, Scratch& scratch) const;
-  // mask() for the L1 pass, which sees every element once, in order. For the random
-  // sparsifiers it also remembers which elements survived (a bit each), so that later mask()
-  // calls read the bits instead of drawing (and, for della_magprune, ranking rows) again.
-  void mask_for_l1_norms(std::span<float> d, std::uint64_t begin, Scratch& scratch);
   // Multiplies by the L1 ratio, when set_l1_norms() gave one.
   void rescale(std::span<float> d) const noexcept;
 
@@ -88,7 +100,7 @@ class TaskVectorSparsifier {
   std::uint64_t first_kept_ = 0;
   std::uint64_t first_dropped_ = std::numeric_limits<std::uint64_t>::max();
 
-  std::vector<std::uint8_t> pending_bits_;  // random, della_magprune: filled by mask_for_l1_norms()
+  std::vector<std::uint8_t> pending_bits_;  // random, della_magprune: filled by add_l1_norms()
   std::vector<std::uint8_t> kept_bits_;     // and read by mask() once set_l1_norms() is called
 
   void mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept;

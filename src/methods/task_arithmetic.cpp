@@ -143,14 +143,6 @@ std::unique_ptr<FamilyStats> family_stats(const MethodCall& call, const FamilyRo
   return stats;
 }
 
-WELD_VECTOR_CLONES void subtract(const float* x, const float* b, float* d, std::size_t n) noexcept {
-  for (std::size_t j = 0; j < n; ++j) d[j] = x[j] - b[j];
-}
-
-WELD_VECTOR_CLONES void multiply(float* v, float w, std::size_t n) noexcept {
-  for (std::size_t j = 0; j < n; ++j) v[j] *= w;
-}
-
 WELD_VECTOR_CLONES void add_all(std::span<const float* const> terms, float* sum, std::size_t n) noexcept {
   std::fill_n(sum, n, 0.0f);
   for (const float* term : terms)
@@ -165,13 +157,6 @@ WELD_VECTOR_CLONES void add_to_base(const float* b, const float* mixed, const fl
   } else {
     for (std::size_t j = 0; j < n; ++j) out[j] = b[j] + lambda * mixed[j];
   }
-}
-
-// d = x_i - b over a tile, in the worker's scratch slot for task vector k.
-std::span<float> task_vector(const Tile& tile, std::size_t base, std::size_t input, std::size_t k) {
-  const std::span<float> d = tile.scratch->floats(2 + k, tile.n);
-  subtract(tile.inputs[input], tile.inputs[base], d.data(), tile.n);
-  return d;
 }
 
 // The statistics passes: the selection thresholds of every task vector that needs them, all
@@ -199,13 +184,10 @@ void find_l1_norms(const MethodCall& call, FamilyStats& stats, const TensorReade
   for (const TaskVectorSparsifier& s : stats.sparsifiers) any = any || s.needs_l1_norms();
   if (!any) return;
   reader.for_each_tile([&](const Tile& tile) {
-    for (std::size_t k = 0; k < n_models; ++k) {
-      if (!stats.sparsifiers[k].needs_l1_norms()) continue;
-      const std::span<float> d = task_vector(tile, *call.base, stats.inputs[k], k);
-      add_l1_norm(d, before[k]);
-      stats.sparsifiers[k].mask_for_l1_norms(d, tile.begin, *tile.scratch);
-      add_l1_norm(d, after[k]);
-    }
+    for (std::size_t k = 0; k < n_models; ++k)
+      if (stats.sparsifiers[k].needs_l1_norms())
+        stats.sparsifiers[k].add_l1_norms(tile.inputs[stats.inputs[k]], tile.inputs[*call.base], tile.begin, tile.n,
+                                          before[k], after[k], *tile.scratch);
     return true;
   });
   for (std::size_t k = 0; k < n_models; ++k)
@@ -228,8 +210,11 @@ template <const FamilyRow& Row>
 void merge_family_tile(const MethodCall& call, const Tile& tile) noexcept {
   const auto& stats = static_cast<const FamilyStats&>(*tile.stats);
   const std::size_t n_models = stats.inputs.size();
-  // DELLA ranks within rows, which the executor's tiles hold whole: it takes the tile at once.
-  const std::size_t block = Row.sparsifier == Sparsifier::kDellaMagprune ? tile.n : std::min(tile.n, kMergeBlock);
+  // DELLA ranks within rows, which the executor's tiles hold whole: it takes the tile at once
+  // unless the L1 pass left it the bits of its masks.
+  bool whole_rows = false;
+  for (const TaskVectorSparsifier& s : stats.sparsifiers) whole_rows = whole_rows || s.needs_whole_rows();
+  const std::size_t block = whole_rows ? tile.n : std::min(tile.n, kMergeBlock);
   const std::span<float*> weighted = tile.scratch->pointers(n_models);
   for (std::size_t k = 0; k < n_models; ++k) weighted[k] = tile.scratch->floats(2 + k, block).data();
   const std::span<float> mixed = tile.scratch->floats(0, block), divisor = tile.scratch->floats(1, block);
@@ -238,13 +223,9 @@ void merge_family_tile(const MethodCall& call, const Tile& tile) noexcept {
   const float* b = tile.inputs[*call.base];
   for (std::size_t begin = 0; begin < tile.n; begin += block) {
     const std::size_t n = std::min(block, tile.n - begin);
-    for (std::size_t k = 0; k < n_models; ++k) {
-      const std::span<float> d(weighted[k], n);
-      subtract(tile.inputs[stats.inputs[k]] + begin, b + begin, d.data(), n);
-      stats.sparsifiers[k].mask(d, tile.begin + begin, *tile.scratch);
-      stats.sparsifiers[k].rescale(d);
-      multiply(d.data(), static_cast<float>(stats.weights[k]), n);
-    }
+    for (std::size_t k = 0; k < n_models; ++k)
+      stats.sparsifiers[k].weighted_delta(tile.inputs[stats.inputs[k]] + begin, b + begin, tile.begin + begin, n,
+                                          static_cast<float>(stats.weights[k]), weighted[k], *tile.scratch);
     if (Row.consensus) {
       elect_sign_and_merge({weighted.data(), n_models}, stats.weights, mixed.data(), divisor.data(), n);
     } else {

@@ -29,6 +29,10 @@ class LaneSum {
     for (; j < n; ++j) add_one(term(j));
   }
 
+  // The lanes, for a vector kernel that adds whole groups of kLanes terms (lane k of the
+  // group to lane k), which keeps the next term at lane 0; null when it is not at lane 0.
+  double* lanes_at_first() noexcept { return phase_ == 0 ? lanes_.data() : nullptr; }
+
   double value() const noexcept {
     double sum = 0.0;
     for (double lane : lanes_) sum += lane;

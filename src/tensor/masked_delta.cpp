@@ -1,0 +1,188 @@
+#include "tensor/masked_delta.h"
+
+#include <cmath>
+
+#include "tensor/x86_intrinsics.h"
+
+namespace weld {
+namespace {
+
+bool is_plus_zero(float v) noexcept {
+  std::uint32_t bits;
+  __builtin_memcpy(&bits, &v, sizeof bits);
+  return bits == 0;
+}
+
+bool bit_set(const std::uint8_t* bits, std::uint64_t i) noexcept { return ((bits[i / 8] >> (i % 8)) & 1u) != 0; }
+
+// The reference bodies, over elements [first, last) of the call.
+void random_keep_l1_scalar(const float* x, const float* b, const float* u, float keep, std::uint64_t begin,
+                           std::size_t first, std::size_t last, std::uint8_t* bits, LaneSum& before,
+                           LaneSum& after) noexcept {
+  before.add(last - first, [&](std::size_t k) { return std::abs(static_cast<double>(x[first + k] - b[first + k])); });
+  after.add(last - first, [&](std::size_t k) {
+    const std::size_t j = first + k;
+    return u[j] < keep ? std::abs(static_cast<double>(x[j] - b[j])) : 0.0;
+  });
+  for (std::size_t j = first; j < last; ++j) {
+    const std::uint64_t i = begin + j;
+    if (u[j] < keep && !is_plus_zero(x[j] - b[j])) bits[i / 8] = static_cast<std::uint8_t>(bits[i / 8] | 1u << (i % 8));
+  }
+}
+
+void masked_weighted_delta_scalar(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,
+                                  std::optional<double> scale, float weight, float* out, std::size_t first,
+                                  std::size_t last) noexcept {
+  for (std::size_t j = first; j < last; ++j) {
+    float m = bits && !bit_set(bits, begin + j) ? 0.0f : x[j] - b[j];
+    if (scale) m = static_cast<float>(m * *scale);
+    out[j] = m * weight;
+  }
+}
+
+#if defined(__x86_64__)
+// 16 elements a step. The L1 terms go to the eight double lanes in element order (the first
+// eight, then the next eight), as LaneSum adds them; bits are stored two whole bytes a step.
+__attribute__((target("avx512f,avx512bw"))) std::size_t random_keep_l1_avx512(
+    const float* x, const float* b, const float* u, float keep, std::size_t n, std::uint8_t* bits,
+    double* before_lanes, double* after_lanes) noexcept {
+  const __m512 keep_v = _mm512_set1_ps(keep);
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  __m512d before = _mm512_loadu_pd(before_lanes), after = _mm512_loadu_pd(after_lanes);
+  std::size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const __m512i d = _mm512_castps_si512(_mm512_sub_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(b + j)));
+    const __mmask16 kept = _mm512_cmp_ps_mask(_mm512_loadu_ps(u + j), keep_v, _CMP_LT_OQ);
+    const __m512 abs_d = _mm512_castsi512_ps(_mm512_and_si512(d, magnitude));
+    const __m512 abs_kept = _mm512_maskz_mov_ps(kept, abs_d);
+    before = _mm512_add_pd(before, _mm512_cvtps_pd(_mm512_castps512_ps256(abs_d)));
+    before = _mm512_add_pd(before, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_d), 1))));
+    after = _mm512_add_pd(after, _mm512_cvtps_pd(_mm512_castps512_ps256(abs_kept)));
+    after = _mm512_add_pd(after, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_kept), 1))));
+    const auto set = static_cast<std::uint16_t>(_mm512_mask_test_epi32_mask(kept, d, d));
+    __builtin_memcpy(bits + j / 8, &set, sizeof set);
+  }
+  _mm512_storeu_pd(before_lanes, before);
+  _mm512_storeu_pd(after_lanes, after);
+  return j;
+}
+
+__attribute__((target("avx512f,avx512bw"))) std::size_t masked_weighted_delta_avx512(
+    const float* x, const float* b, const std::uint8_t* bits, std::optional<double> scale, float weight, float* out,
+    std::size_t n) noexcept {
+  const __m512 weight_v = _mm512_set1_ps(weight);
+  const __m512d scale_v = _mm512_set1_pd(scale.value_or(1.0));
+  std::size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m512 m = _mm512_sub_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(b + j));
+    if (bits) {
+      std::uint16_t set;
+      __builtin_memcpy(&set, bits + j / 8, sizeof set);
+      m = _mm512_maskz_mov_ps(set, m);
+    }
+    if (scale) {
+      const __m256 low = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(m)), scale_v));
+      const __m256 high = _mm512_cvtpd_ps(
+          _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1))), scale_v));
+      m = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(low)), _mm256_castps_pd(high), 1));
+    }
+    _mm512_storeu_ps(out + j, _mm512_mul_ps(m, weight_v));
+  }
+  return j;
+}
+
+// The same with eight elements a step: one byte of bits, and the eight lanes as two halves.
+__attribute__((target("avx2"))) std::size_t random_keep_l1_avx2(const float* x, const float* b, const float* u,
+                                                                 float keep, std::size_t n, std::uint8_t* bits,
+                                                                 double* before_lanes, double* after_lanes) noexcept {
+  const __m256 keep_v = _mm256_set1_ps(keep);
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256d before_low = _mm256_loadu_pd(before_lanes), before_high = _mm256_loadu_pd(before_lanes + 4);
+  __m256d after_low = _mm256_loadu_pd(after_lanes), after_high = _mm256_loadu_pd(after_lanes + 4);
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(b + j));
+    const __m256 kept = _mm256_cmp_ps(_mm256_loadu_ps(u + j), keep_v, _CMP_LT_OQ);
+    const __m256 abs_d = _mm256_and_ps(d, magnitude);
+    const __m256 abs_kept = _mm256_and_ps(abs_d, kept);
+    before_low = _mm256_add_pd(before_low, _mm256_cvtps_pd(_mm256_castps256_ps128(abs_d)));
+    before_high = _mm256_add_pd(before_high, _mm256_cvtps_pd(_mm256_extractf128_ps(abs_d, 1)));
+    after_low = _mm256_add_pd(after_low, _mm256_cvtps_pd(_mm256_castps256_ps128(abs_kept)));
+    after_high = _mm256_add_pd(after_high, _mm256_cvtps_pd(_mm256_extractf128_ps(abs_kept, 1)));
+    const __m256 plus_zero = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(d), _mm256_setzero_si256()));
+    bits[j / 8] = static_cast<std::uint8_t>(_mm256_movemask_ps(_mm256_andnot_ps(plus_zero, kept)));
+  }
+  _mm256_storeu_pd(before_lanes, before_low);
+  _mm256_storeu_pd(before_lanes + 4, before_high);
+  _mm256_storeu_pd(after_lanes, after_low);
+  _mm256_storeu_pd(after_lanes + 4, after_high);
+  return j;
+}
+
+__attribute__((target("avx2"))) std::size_t masked_weighted_delta_avx2(const float* x, const float* b,
+                                                                       const std::uint8_t* bits,
+                                                                       std::optional<double> scale, float weight,
+                                                                       float* out, std::size_t n) noexcept {
+  const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256 weight_v = _mm256_set1_ps(weight);
+  const __m256d scale_v = _mm256_set1_pd(scale.value_or(1.0));
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m256 m = _mm256_sub_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(b + j));
+    if (bits) {
+      const __m256i set = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits[j / 8]), lane_bits), lane_bits);
+      m = _mm256_and_ps(m, _mm256_castsi256_ps(set));
+    }
+    if (scale) {
+      const __m128 low = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(m)), scale_v));
+      const __m128 high = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(m, 1)), scale_v));
+      m = _mm256_insertf128_ps(_mm256_castps128_ps256(low), high, 1);
+    }
+    _mm256_storeu_ps(out + j, _mm256_mul_ps(m, weight_v));
+  }
+  return j;
+}
+#endif
+
+// The elements before the first one that starts a byte of bits (at most n).
+std::size_t to_byte_start(std::uint64_t begin, std::size_t n) noexcept {
+  return std::min<std::size_t>(n, static_cast<std::size_t>((8 - begin % 8) % 8));
+}
+
+}  // namespace
+
+void random_keep_l1(const float* x, const float* b, const float* u, float keep, std::uint64_t begin,
+                    std::size_t n, std::uint8_t* bits, LaneSum& before, LaneSum& after, x86::Isa isa) noexcept {
+  std::size_t j = to_byte_start(begin, n);
+  random_keep_l1_scalar(x, b, u, keep, begin, 0, j, bits, before, after);
+#if defined(__x86_64__)
+  // A pass that goes through the tensor in order reaches a byte's start at lane 0 of both sums.
+  double* before_lanes = before.lanes_at_first();
+  double* after_lanes = after.lanes_at_first();
+  if (isa != x86::Isa::kScalar && before_lanes && after_lanes) {
+    const auto body = isa == x86::Isa::kAvx512 ? random_keep_l1_avx512 : random_keep_l1_avx2;
+    j += body(x + j, b + j, u + j, keep, n - j, bits + (begin + j) / 8, before_lanes, after_lanes);
+  }
+#else
+  (void)isa;
+#endif
+  random_keep_l1_scalar(x, b, u, keep, begin, j, n, bits, before, after);
+}
+
+void masked_weighted_delta(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,
+                           std::optional<double> scale, float weight, float* out, std::size_t n,
+                           x86::Isa isa) noexcept {
+  std::size_t j = to_byte_start(begin, n);
+  masked_weighted_delta_scalar(x, b, bits, begin, scale, weight, out, 0, j);
+#if defined(__x86_64__)
+  if (isa != x86::Isa::kScalar) {
+    const auto body = isa == x86::Isa::kAvx512 ? masked_weighted_delta_avx512 : masked_weighted_delta_avx2;
+    j += body(x + j, b + j, bits ? bits + (begin + j) / 8 : nullptr, scale, weight, out + j, n - j);
+  }
+#else
+  (void)isa;
+#endif
+  masked_weighted_delta_scalar(x, b, bits, begin, scale, weight, out, j, n);
+}
+
+}  // namespace weld

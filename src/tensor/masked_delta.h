@@ -1,0 +1,33 @@
+// Fused kernels for the two passes a random sparsifier makes over a task vector d = x - b
+// (methods/sparsify.cpp). Done step by step (subtract, draw, mask, two L1 norms, bits; then
+// subtract, mask, rescale, weight), each step was a sweep over a tile of its own and the
+// sweeps were most of DARE's time. Here each pass is one sweep, with the same operations in
+// the same order per element, so the results are those of the steps to the bit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "tensor/convert_x86.h"
+#include "tensor/lane_sum.h"
+
+namespace weld {
+
+// The L1 pass of the random mask over elements [begin, begin + n) of a task vector: with
+// d[j] = x[j] - b[j], element begin + j is kept when u[j] < keep. Adds |d[j]| to `before` and
+// |d[j]| or 0 (kept or not) to `after`, as their next n terms, and sets the bit (as in
+// tensor/bitmask.h) of every kept element whose d is not +0. Tests pass each instruction set
+// in turn (REQUIRES: isa <= x86::detected_isa()).
+void random_keep_l1(const float* x, const float* b, const float* u, float keep, std::uint64_t begin,
+                    std::size_t n, std::uint8_t* bits, LaneSum& before, LaneSum& after,
+                    x86::Isa isa = x86::detected_isa()) noexcept;
+
+// out[j] = weight * float(m[j] * scale) over elements [begin, begin + n) of a task vector,
+// where m[j] = x[j] - b[j] if the bit of element begin + j is set (every element when bits is
+// null) and +0 if not, and the product with scale is taken in double (m[j] alone without it).
+void masked_weighted_delta(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,
+                           std::optional<double> scale, float weight, float* out, std::size_t n,
+                           x86::Isa isa = x86::detected_isa()) noexcept;
+
+}  // namespace weld
