@@ -152,7 +152,7 @@ void TaskVectorSparsifier::add_l1_norms(const float* x, const float* b, std::uin
     for (std::size_t first = 0; first < n; first += kDrawBlock) {
       const std::size_t m = std::min(kDrawBlock, n - first);
       const std::span<float> u = scratch.floats(kUniformSlot, m);
-      rng_.fill_uniform(begin + first, u.data(), m);
+      rng_.fill_draws(begin + first, u.data(), m);
       random_keep_l1(x + first, b + first, u.data(), keep, begin + first, m, pending_bits_.data(), before, after);
     }
     return;
@@ -204,7 +204,7 @@ void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch
       const auto keep = static_cast<float>(args_.density);
       const float scale = args_.rescale && args_.rescale_by_probability ? 1.0f / keep : 1.0f;
       const std::span<float> u = scratch.floats(kUniformSlot, d.size());
-      rng_.fill_uniform(begin, u.data(), u.size());
+      rng_.fill_draws(begin, u.data(), u.size());
       for (std::size_t j = 0; j < d.size(); ++j) d[j] = u[j] < keep ? d[j] * scale : 0.0f;
       break;
     }
@@ -220,7 +220,7 @@ void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch
             row.size() > 1 ? args_.density - args_.epsilon : args_.density,
             row.size() > 1 ? 2.0 * args_.epsilon / static_cast<double>(row.size() - 1) : 0.0};
         const std::span<float> u = scratch.floats(kUniformSlot, row.size());
-        rng_.fill_uniform(begin + start, u.data(), u.size());
+        rng_.fill_draws(begin + start, u.data(), u.size());
         if (!by_probability) {
           keep_by_rank(row, u, p, scratch.keys(rank_keep_work_size(row.size()), kRankSlot),
                        scratch.floats(kThresholdsSlot, rank_keep_thresholds_size(row.size())));

@@ -83,3 +83,53 @@ TEST(CounterRng, FillUniformGivesTheValuesOfUniform) {
 
 }  // namespace
 }  // namespace weld
+
+namespace weld {
+namespace {
+
+TEST(CounterRng, FillDrawsGivesTheValuesOfDrawFromAnyStart) {
+  const CounterRng rng(7, "draws");
+  for (std::uint64_t first : {0ull, 1ull, 123456789ull, 123456790ull})
+    for (std::size_t n : {0u, 1u, 2u, 31u, 1000u}) {
+      std::vector<float> out(n);
+      rng.fill_draws(first, out.data(), n);
+      for (std::size_t j = 0; j < n; ++j) ASSERT_EQ(out[j], rng.draw(first + j)) << first << " + " << j;
+    }
+}
+
+// Both halves of a word are fair coins for any keep probability, and independent of each
+// other and of the next word's halves: the sparsifiers draw neighbouring elements from them.
+TEST(CounterRng, DrawsAreUniformAndNeighboursIndependent) {
+  const CounterRng rng(3, "model.layers.0.mlp.up_proj.weight#1");
+  const int n = 1000000;
+  double sum = 0;
+  int below_quarter = 0, both_below_half = 0, across_words_below_half = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto c = static_cast<std::uint64_t>(i);
+    const float u = rng.draw(c), next = rng.draw(c + 1);
+    ASSERT_GE(u, 0.0f);
+    ASSERT_LT(u, 1.0f);
+    sum += u;
+    below_quarter += u < 0.25f;
+    if (i % 2 == 0) both_below_half += u < 0.5f && next < 0.5f;
+    else across_words_below_half += u < 0.5f && next < 0.5f;
+  }
+  EXPECT_NEAR(sum / n, 0.5, 0.002);
+  EXPECT_NEAR(below_quarter / static_cast<double>(n), 0.25, 0.002);
+  EXPECT_NEAR(both_below_half / (n / 2.0), 0.25, 0.003);
+  EXPECT_NEAR(across_words_below_half / (n / 2.0), 0.25, 0.003);
+}
+
+TEST(CounterRng, DrawsDependOnSeedAndKey) {
+  const CounterRng a(1, "t#1"), other_seed(2, "t#1"), other_key(1, "t#2");
+  int same_seed = 0, same_key = 0;
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    same_seed += a.draw(i) == other_seed.draw(i);
+    same_key += a.draw(i) == other_key.draw(i);
+  }
+  EXPECT_LE(same_seed, 2);  // 24-bit values agree by chance once in 2^24
+  EXPECT_LE(same_key, 2);
+}
+
+}  // namespace
+}  // namespace weld
