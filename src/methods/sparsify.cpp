@@ -21,7 +21,7 @@ constexpr std::size_t kUniformSlot = 1000;
 constexpr std::size_t kThresholdsSlot = 1001;  // floats: keep_by_rank's thresholds
 constexpr std::size_t kRankSlot = 1000;    // keys: DELLA's work, or its ranks
 constexpr std::size_t kRankWorkSlot = 1001;
-constexpr std::size_t kDeltaSlot = 1002;  // floats: the L1 pass's task vector
+constexpr std::size_t kDeltaSlot = 1002;  // floats: a task vector the caller has no room for
 
 // Draws the random sparsifier's L1 pass makes at a time.
 constexpr std::size_t kDrawBlock = 2048;
@@ -56,6 +56,10 @@ WELD_VECTOR_CLONES void keep_pairs_between(float* d, std::size_t n, std::uint32_
 
 WELD_VECTOR_CLONES void multiply(float* v, float w, std::size_t n) noexcept {
   for (std::size_t j = 0; j < n; ++j) v[j] *= w;
+}
+
+WELD_VECTOR_CLONES void add_to(float* sum, const float* v, std::size_t n) noexcept {
+  for (std::size_t j = 0; j < n; ++j) sum[j] += v[j];
 }
 
 WELD_VECTOR_CLONES void scale_by(float* d, std::size_t n, double scale) noexcept {
@@ -166,17 +170,18 @@ void TaskVectorSparsifier::add_l1_norms(const float* x, const float* b, std::uin
 }
 
 void TaskVectorSparsifier::weighted_delta(const float* x, const float* b, std::uint64_t begin, std::size_t n,
-                                          float weight, float* out, Scratch& scratch) const {
+                                          float weight, float* out, Into into, Scratch& scratch) const {
   if (keep_all_ || !kept_bits_.empty()) {
     masked_weighted_delta(x, b, keep_all_ ? nullptr : kept_bits_.data(), begin,
-                          scaled_ ? std::optional(scale_) : std::nullopt, weight, out, n);
+                          scaled_ ? std::optional(scale_) : std::nullopt, weight, out, n, into);
     return;
   }
-  const std::span<float> d(out, n);
-  masked_weighted_delta(x, b, nullptr, begin, std::nullopt, 1.0f, out, n);  // d = x - b
+  const std::span<float> d = into == Into::kAdd ? scratch.floats(kDeltaSlot, n) : std::span(out, n);
+  masked_weighted_delta(x, b, nullptr, begin, std::nullopt, 1.0f, d.data(), n);  // d = x - b
   mask(d, begin, scratch);
   rescale(d);
-  multiply(out, weight, n);
+  multiply(d.data(), weight, n);
+  if (into == Into::kAdd) add_to(out, d.data(), n);
 }
 
 bool TaskVectorSparsifier::needs_whole_rows() const noexcept {

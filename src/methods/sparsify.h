@@ -25,6 +25,7 @@
 
 #include "methods/scratch.h"
 #include "tensor/lane_sum.h"
+#include "tensor/masked_delta.h"
 #include "tensor/rng.h"
 #include "tensor/select.h"
 
@@ -72,10 +73,10 @@ class TaskVectorSparsifier {
   void add_l1_norms(const float* x, const float* b, std::uint64_t begin, std::size_t n, LaneSum& before,
                     LaneSum& after, Scratch& scratch);
 
-  // out = weight * rescale(mask(x - b)) over elements [begin, begin + n) of the task vector.
-  // REQUIRES: whole rows when needs_whole_rows().
+  // weight * rescale(mask(x - b)) over elements [begin, begin + n) of the task vector, stored
+  // in out or added to it. REQUIRES: whole rows when needs_whole_rows().
   void weighted_delta(const float* x, const float* b, std::uint64_t begin, std::size_t n, float weight, float* out,
-                      Scratch& scratch) const;
+                      Into into, Scratch& scratch) const;
   // Whether weighted_delta() must see whole rows: della_magprune ranks within them, unless
   // the L1 pass left it the bits of its mask.
   bool needs_whole_rows() const noexcept;

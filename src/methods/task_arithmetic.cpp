@@ -143,17 +143,21 @@ std::unique_ptr<FamilyStats> family_stats(const MethodCall& call, const FamilyRo
   return stats;
 }
 
-WELD_VECTOR_CLONES void add_all(std::span<const float* const> terms, float* sum, std::size_t n) noexcept {
-  std::fill_n(sum, n, 0.0f);
-  for (const float* term : terms)
-    for (std::size_t j = 0; j < n; ++j) sum[j] += term[j];
-}
-
-// out = b + lambda * mixed (/ divisor).
+// out = b + lambda * mixed (/ divisor[j]).
 WELD_VECTOR_CLONES void add_to_base(const float* b, const float* mixed, const float* divisor, bool normalize,
                                     float lambda, float* out, std::size_t n) noexcept {
   if (normalize) {
     for (std::size_t j = 0; j < n; ++j) out[j] = b[j] + lambda * (mixed[j] / divisor[j]);
+  } else {
+    for (std::size_t j = 0; j < n; ++j) out[j] = b[j] + lambda * mixed[j];
+  }
+}
+
+// The same with one divisor for every element.
+WELD_VECTOR_CLONES void add_to_base(const float* b, const float* mixed, float divisor, bool normalize,
+                                    float lambda, float* out, std::size_t n) noexcept {
+  if (normalize) {
+    for (std::size_t j = 0; j < n; ++j) out[j] = b[j] + lambda * (mixed[j] / divisor);
   } else {
     for (std::size_t j = 0; j < n; ++j) out[j] = b[j] + lambda * mixed[j];
   }
@@ -223,16 +227,21 @@ void merge_family_tile(const MethodCall& call, const Tile& tile) noexcept {
   const float* b = tile.inputs[*call.base];
   for (std::size_t begin = 0; begin < tile.n; begin += block) {
     const std::size_t n = std::min(block, tile.n - begin);
-    for (std::size_t k = 0; k < n_models; ++k)
+    const auto weighted_delta = [&](std::size_t k, float* out, Into into) {
       stats.sparsifiers[k].weighted_delta(tile.inputs[stats.inputs[k]] + begin, b + begin, tile.begin + begin, n,
-                                          static_cast<float>(stats.weights[k]), weighted[k], *tile.scratch);
+                                          static_cast<float>(stats.weights[k]), out, into, *tile.scratch);
+    };
     if (Row.consensus) {
+      for (std::size_t k = 0; k < n_models; ++k) weighted_delta(k, weighted[k], Into::kStore);
       elect_sign_and_merge({weighted.data(), n_models}, stats.weights, mixed.data(), divisor.data(), n);
+      add_to_base(b + begin, mixed.data(), divisor.data(), normalize, lambda, tile.out + begin, n);
     } else {
-      add_all({weighted.data(), n_models}, mixed.data(), n);
-      std::fill_n(divisor.begin(), n, static_cast<float>(scalar_divisor(call, Row)));
+      // The sum starts at +0, so a sum of -0 terms is +0 (mixed = 0 + wd_1 + wd_2 + ...).
+      std::fill_n(mixed.begin(), n, 0.0f);
+      for (std::size_t k = 0; k < n_models; ++k) weighted_delta(k, mixed.data(), Into::kAdd);
+      add_to_base(b + begin, mixed.data(), static_cast<float>(scalar_divisor(call, Row)), normalize, lambda,
+                  tile.out + begin, n);
     }
-    add_to_base(b + begin, mixed.data(), divisor.data(), normalize, lambda, tile.out + begin, n);
   }
 }
 

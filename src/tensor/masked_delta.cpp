@@ -31,12 +31,12 @@ void random_keep_l1_scalar(const float* x, const float* b, const float* u, float
 }
 
 void masked_weighted_delta_scalar(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,
-                                  std::optional<double> scale, float weight, float* out, std::size_t first,
-                                  std::size_t last) noexcept {
+                                  std::optional<double> scale, float weight, float* out, Into into,
+                                  std::size_t first, std::size_t last) noexcept {
   for (std::size_t j = first; j < last; ++j) {
     float m = bits && !bit_set(bits, begin + j) ? 0.0f : x[j] - b[j];
     if (scale) m = static_cast<float>(m * *scale);
-    out[j] = m * weight;
+    out[j] = into == Into::kAdd ? out[j] + m * weight : m * weight;
   }
 }
 
@@ -69,7 +69,7 @@ __attribute__((target("avx512f,avx512bw"))) std::size_t random_keep_l1_avx512(
 
 __attribute__((target("avx512f,avx512bw"))) std::size_t masked_weighted_delta_avx512(
     const float* x, const float* b, const std::uint8_t* bits, std::optional<double> scale, float weight, float* out,
-    std::size_t n) noexcept {
+    Into into, std::size_t n) noexcept {
   const __m512 weight_v = _mm512_set1_ps(weight);
   const __m512d scale_v = _mm512_set1_pd(scale.value_or(1.0));
   std::size_t j = 0;
@@ -86,7 +86,8 @@ __attribute__((target("avx512f,avx512bw"))) std::size_t masked_weighted_delta_av
           _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1))), scale_v));
       m = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(low)), _mm256_castps_pd(high), 1));
     }
-    _mm512_storeu_ps(out + j, _mm512_mul_ps(m, weight_v));
+    const __m512 t = _mm512_mul_ps(m, weight_v);
+    _mm512_storeu_ps(out + j, into == Into::kAdd ? _mm512_add_ps(_mm512_loadu_ps(out + j), t) : t);
   }
   return j;
 }
@@ -122,7 +123,7 @@ __attribute__((target("avx2"))) std::size_t random_keep_l1_avx2(const float* x, 
 __attribute__((target("avx2"))) std::size_t masked_weighted_delta_avx2(const float* x, const float* b,
                                                                        const std::uint8_t* bits,
                                                                        std::optional<double> scale, float weight,
-                                                                       float* out, std::size_t n) noexcept {
+                                                                       float* out, Into into, std::size_t n) noexcept {
   const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
   const __m256 weight_v = _mm256_set1_ps(weight);
   const __m256d scale_v = _mm256_set1_pd(scale.value_or(1.0));
@@ -138,7 +139,8 @@ __attribute__((target("avx2"))) std::size_t masked_weighted_delta_avx2(const flo
       const __m128 high = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(m, 1)), scale_v));
       m = _mm256_insertf128_ps(_mm256_castps128_ps256(low), high, 1);
     }
-    _mm256_storeu_ps(out + j, _mm256_mul_ps(m, weight_v));
+    const __m256 t = _mm256_mul_ps(m, weight_v);
+    _mm256_storeu_ps(out + j, into == Into::kAdd ? _mm256_add_ps(_mm256_loadu_ps(out + j), t) : t);
   }
   return j;
 }
@@ -170,19 +172,19 @@ void random_keep_l1(const float* x, const float* b, const float* u, float keep, 
 }
 
 void masked_weighted_delta(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,
-                           std::optional<double> scale, float weight, float* out, std::size_t n,
+                           std::optional<double> scale, float weight, float* out, std::size_t n, Into into,
                            x86::Isa isa) noexcept {
   std::size_t j = to_byte_start(begin, n);
-  masked_weighted_delta_scalar(x, b, bits, begin, scale, weight, out, 0, j);
+  masked_weighted_delta_scalar(x, b, bits, begin, scale, weight, out, into, 0, j);
 #if defined(__x86_64__)
   if (isa != x86::Isa::kScalar) {
     const auto body = isa == x86::Isa::kAvx512 ? masked_weighted_delta_avx512 : masked_weighted_delta_avx2;
-    j += body(x + j, b + j, bits ? bits + (begin + j) / 8 : nullptr, scale, weight, out + j, n - j);
+    j += body(x + j, b + j, bits ? bits + (begin + j) / 8 : nullptr, scale, weight, out + j, into, n - j);
   }
 #else
   (void)isa;
 #endif
-  masked_weighted_delta_scalar(x, b, bits, begin, scale, weight, out, j, n);
+  masked_weighted_delta_scalar(x, b, bits, begin, scale, weight, out, into, j, n);
 }
 
 }  // namespace weld

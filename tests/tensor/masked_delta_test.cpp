@@ -129,19 +129,25 @@ TEST(MaskedWeightedDelta, GivesTheStepsBitsOnEveryInstructionSet) {
   std::vector<std::uint8_t> bits(bitmask_bytes(kN), 0);
   for (std::size_t i = 0; i < kN; ++i)
     if (t.u[i] < kKeep) bits[i / 8] = static_cast<std::uint8_t>(bits[i / 8] | 1u << (i % 8));
-  for (const bool masked : {false, true})
-    for (const std::optional<double> scale : {std::optional<double>(), std::optional(1.7), std::optional(1e300)}) {
-      const std::vector<float> expected = weighted_by_steps(t, masked ? bits.data() : nullptr, scale, -0.3f);
-      for (x86::Isa isa : isas()) {
-        std::vector<float> out(kN);
-        for (std::size_t p = 0; p + 1 < std::size(kCuts); ++p)
-          masked_weighted_delta(t.x.data() + kCuts[p], t.b.data() + kCuts[p], masked ? bits.data() : nullptr,
-                                kCuts[p], scale, -0.3f, out.data() + kCuts[p], kCuts[p + 1] - kCuts[p], isa);
-        for (std::size_t i = 0; i < kN; ++i)  // bits: NaN and the sign of zero count
-          ASSERT_EQ(std::bit_cast<std::uint32_t>(out[i]), std::bit_cast<std::uint32_t>(expected[i]))
-              << "element " << i << " isa " << static_cast<int>(isa) << " masked " << masked;
+  std::vector<float> earlier(kN);  // what Into::kAdd adds to
+  for (std::size_t i = 0; i < kN; ++i) earlier[i] = i % 7 == 0 ? -0.0f : std::cos(static_cast<float>(i)) * 1e-3f;
+  for (const Into into : {Into::kStore, Into::kAdd})
+    for (const bool masked : {false, true})
+      for (const std::optional<double> scale : {std::optional<double>(), std::optional(1.7), std::optional(1e300)}) {
+        std::vector<float> expected = weighted_by_steps(t, masked ? bits.data() : nullptr, scale, -0.3f);
+        if (into == Into::kAdd)
+          for (std::size_t i = 0; i < kN; ++i) expected[i] = earlier[i] + expected[i];
+        for (x86::Isa isa : isas()) {
+          std::vector<float> out = earlier;
+          for (std::size_t p = 0; p + 1 < std::size(kCuts); ++p)
+            masked_weighted_delta(t.x.data() + kCuts[p], t.b.data() + kCuts[p], masked ? bits.data() : nullptr,
+                                  kCuts[p], scale, -0.3f, out.data() + kCuts[p], kCuts[p + 1] - kCuts[p], into, isa);
+          for (std::size_t i = 0; i < kN; ++i)  // bits: NaN and the sign of zero count
+            ASSERT_EQ(std::bit_cast<std::uint32_t>(out[i]), std::bit_cast<std::uint32_t>(expected[i]))
+                << "element " << i << " isa " << static_cast<int>(isa) << " masked " << masked << " add "
+                << (into == Into::kAdd);
+        }
       }
-    }
 }
 
 TEST(MaskedWeightedDelta, DroppedElementsArePlusZeroBeforeTheScale) {
@@ -149,7 +155,7 @@ TEST(MaskedWeightedDelta, DroppedElementsArePlusZeroBeforeTheScale) {
   const std::vector<std::uint8_t> none(bitmask_bytes(kN), 0);
   for (x86::Isa isa : isas()) {
     std::vector<float> out(kN, 1.0f);
-    masked_weighted_delta(t.x.data(), t.b.data(), none.data(), 0, 2.0, -1.0f, out.data(), kN, isa);
+    masked_weighted_delta(t.x.data(), t.b.data(), none.data(), 0, 2.0, -1.0f, out.data(), kN, Into::kStore, isa);
     for (std::size_t i = 0; i < kN; ++i) ASSERT_EQ(std::bit_cast<std::uint32_t>(out[i]), 0x80000000u) << i;  // +0 * -1
   }
 }
