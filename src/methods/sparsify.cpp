@@ -161,12 +161,19 @@ void TaskVectorSparsifier::add_l1_norms(const float* x, const float* b, std::uin
     }
     return;
   }
-  const std::span<float> d = scratch.floats(kDeltaSlot, n);
-  masked_weighted_delta(x, b, nullptr, begin, std::nullopt, 1.0f, d.data(), n);  // d = x - b
-  add_l1_norm(d, before);
-  mask(d, begin, scratch);
-  add_l1_norm(d, after);
-  if (random) set_bits_of_nonzero(d, begin, pending_bits_.data());
+  // Step by step, a block at a time so that the steps find it in L1; della_magprune's blocks
+  // are whole rows.
+  const std::size_t row = method_ == Sparsifier::kDellaMagprune && args_.row_length ? args_.row_length : 1;
+  const std::size_t block = std::max<std::size_t>(1, kDrawBlock / row) * row;
+  for (std::size_t first = 0; first < n; first += block) {
+    const std::size_t m = std::min(block, n - first);
+    const std::span<float> d = scratch.floats(kDeltaSlot, m);
+    masked_weighted_delta(x + first, b + first, nullptr, begin + first, std::nullopt, 1.0f, d.data(), m);  // x - b
+    add_l1_norm(d, before);
+    mask(d, begin + first, scratch);
+    add_l1_norm(d, after);
+    if (random) set_bits_of_nonzero(d, begin + first, pending_bits_.data());
+  }
 }
 
 void TaskVectorSparsifier::weighted_delta(const float* x, const float* b, std::uint64_t begin, std::size_t n,
