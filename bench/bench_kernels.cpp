@@ -158,7 +158,7 @@ void BM_task_arithmetic_tile(benchmark::State& state) {
 }
 BENCHMARK(BM_task_arithmetic_tile);
 
-// A streamed method of the task-arithmetic family over one chunk (1 Mi values, rows of 2048)
+// A streamed method (of the task-arithmetic family, or sce) over one chunk (1 Mi values, rows of 2048)
 // of a base and two bf16 fine-tunes, already in f32 as the executor hands them over: its
 // statistics passes and its merge, tile by tile, without the file reads and writes around them.
 class InMemoryReader final : public TensorReader {
@@ -215,6 +215,7 @@ BENCHMARK_CAPTURE(BM_family_chunk, dare_linear, "dare_linear")->Unit(benchmark::
 BENCHMARK_CAPTURE(BM_family_chunk, dare_ties, "dare_ties")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_family_chunk, della, "della")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_family_chunk, ties, "ties")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_chunk, sce, "sce")->Unit(benchmark::kMillisecond);
 
 void BM_memcpy_tile_inputs(benchmark::State& state) {
   const std::size_t bytes = 3 * kTile * sizeof(float);

@@ -77,18 +77,14 @@ WELD_VECTOR_CLONES void variance_keys(const SceStats& stats, const Tile& tile, s
 
 // Whether selection keeps element `index`, whose variance key is `key`.
 bool kept(const SceStats& stats, std::uint32_t key, std::uint64_t index) {
-  if (!stats.select) return true;
   if (stats.keep_none) return false;
   return rank_pair(~key, index) <= stats.last_kept;
 }
 
-// Whether selection keeps each element of a tile, as 1 or 0 in keep[0, tile.n) (the variance
-// keys are computed only when there is a selection).
+// Whether selection keeps each element of a tile, as 1 or 0 in keep[0, tile.n). Only with a
+// selection: without one (select_topk 1, the default) every element is kept, and the loops
+// below take that case as a template argument instead of reading a mask of ones.
 void kept_elements(const MethodCall& call, const SceStats& stats, const Tile& tile, std::span<std::uint32_t> keep) {
-  if (!stats.select) {
-    std::fill(keep.begin(), keep.end(), 1u);
-    return;
-  }
   variance_keys(stats, tile, *call.base, keep.data());
   for (std::size_t j = 0; j < tile.n; ++j) keep[j] = kept(stats, keep[j], tile.begin + j) ? 1u : 0u;
 }
@@ -119,13 +115,21 @@ void select_top_variance(const MethodCall& call, SceStats& stats, const TensorRe
   stats.last_kept = selector.result(0);
 }
 
+// x - b where selection keeps element j (always without one), else 0.
+template <bool kSelect>
+float selected_delta(const float* x, const float* b, const std::uint32_t* keep, std::size_t j) noexcept {
+  const float diff = x[j] - b[j];  // always computed, so that the select is a blend
+  if constexpr (kSelect) return keep[j] ? diff : 0.0f;
+  return diff;
+}
+
 // Calculate: e_i = mean(d_i^2) / sum_j mean(d_j^2) over the selected elements (uniform when
 // that sum is below 1e-6).
+template <bool kSelect>
 WELD_VECTOR_CLONES void add_squares(const float* x, const float* b, const std::uint32_t* keep, std::size_t n,
                                     LaneSum& sum) noexcept {
   sum.add(n, [&](std::size_t j) {
-    const float diff = x[j] - b[j];
-    const double d = keep[j] ? diff : 0.0f;
+    const double d = selected_delta<kSelect>(x, b, keep, j);
     return d * d;
   });
 }
@@ -134,10 +138,15 @@ void calculate_weights(const MethodCall& call, SceStats& stats, const TensorRead
   std::vector<LaneSum> squares(stats.inputs.size());
   std::vector<std::uint32_t> keep;
   reader.for_each_tile([&](const Tile& tile) {
-    keep.resize(tile.n);
-    kept_elements(call, stats, tile, keep);
-    for (std::size_t i = 0; i < stats.inputs.size(); ++i)
-      add_squares(tile.inputs[stats.inputs[i]], tile.inputs[*call.base], keep.data(), tile.n, squares[i]);
+    if (stats.select) {
+      keep.resize(tile.n);
+      kept_elements(call, stats, tile, keep);
+    }
+    for (std::size_t i = 0; i < stats.inputs.size(); ++i) {
+      const float* x = tile.inputs[stats.inputs[i]];
+      const float* b = tile.inputs[*call.base];
+      (stats.select ? add_squares<true> : add_squares<false>)(x, b, keep.data(), tile.n, squares[i]);
+    }
     return true;
   });
   std::vector<double> means;
@@ -158,39 +167,36 @@ std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader&
 }
 
 // One model's share of the erase: where its selected d = x - b has the elected sign (that of
-// sum), adds e d to mixed and e to divisor. (A function of plain pointers, which the compiler
-// vectorises; written inline over the block's arrays it did not.)
-inline void add_agreeing(const float* x, const float* b, const std::uint32_t* keep, const double* sum, double e,
-                         double* mixed, double* divisor, std::size_t m) noexcept {
+// sum), adds e d to mixed and e to divisor; the first model's shares are added to zero
+// instead, which starts both sums without a pass to clear them. (A function of plain
+// pointers, which the compiler vectorises; written inline over the block's arrays it did not.)
+template <bool kSelect, bool kFirst>
+void add_agreeing(const float* x, const float* b, const std::uint32_t* keep, const double* sum, double e,
+                  double* mixed, double* divisor, std::size_t m) noexcept {
   for (std::size_t j = 0; j < m; ++j) {
-    const float diff = x[j] - b[j];  // always computed, so that the selects are blends
-    const double d = keep[j] ? diff : 0.0f;
+    const double d = selected_delta<kSelect>(x, b, keep, j);
     const double signed_d = sum[j] >= 0.0 ? d : -d;  // > 0 where d has the elected sign
-    mixed[j] += signed_d > 0.0 ? e * d : 0.0;
-    divisor[j] += signed_d > 0.0 ? e : 0.0;
+    mixed[j] = (kFirst ? 0.0 : mixed[j]) + (signed_d > 0.0 ? e * d : 0.0);
+    divisor[j] = (kFirst ? 0.0 : divisor[j]) + (signed_d > 0.0 ? e : 0.0);
   }
 }
 
 // Erase, on elements [first, first + m) of a tile (m <= kBlock): s = sign of sum_i d_i (zero
 // counts as +), keep the d_i that agree with it, and mix them by the weights e_i.
+template <bool kSelect>
 WELD_VECTOR_CLONES void erase_block(const MethodCall& call, const SceStats& stats, const Tile& tile,
                                     const std::uint32_t* keep, std::size_t first, std::size_t m) noexcept {
   std::array<double, kBlock> sum, mixed, divisor;
   const float* b = tile.inputs[*call.base] + first;
-  std::fill_n(sum.begin(), m, 0.0);
-  for (std::size_t input : stats.inputs) {
-    const float* x = tile.inputs[input] + first;
-    for (std::size_t j = 0; j < m; ++j) {
-      const float diff = x[j] - b[j];  // always computed, so that the select is a blend
-      sum[j] += keep[j] ? diff : 0.0f;
-    }
-  }
-  std::fill_n(mixed.begin(), m, 0.0);
-  std::fill_n(divisor.begin(), m, 0.0);
-  for (std::size_t i = 0; i < stats.inputs.size(); ++i) {
-    const float* x = tile.inputs[stats.inputs[i]] + first;
-    add_agreeing(x, b, keep, sum.data(), stats.e[i], mixed.data(), divisor.data(), m);
-  }
+  const auto x = [&](std::size_t i) { return tile.inputs[stats.inputs[i]] + first; };
+  // Only the sign of sum is used, and there starting from the first model's d instead of
+  // 0 + d (which differ only in the sign of a zero) changes nothing.
+  for (std::size_t j = 0; j < m; ++j) sum[j] = selected_delta<kSelect>(x(0), b, keep, j);
+  for (std::size_t i = 1; i < stats.inputs.size(); ++i)
+    for (std::size_t j = 0; j < m; ++j) sum[j] += selected_delta<kSelect>(x(i), b, keep, j);
+  add_agreeing<kSelect, true>(x(0), b, keep, sum.data(), stats.e[0], mixed.data(), divisor.data(), m);
+  for (std::size_t i = 1; i < stats.inputs.size(); ++i)
+    add_agreeing<kSelect, false>(x(i), b, keep, sum.data(), stats.e[i], mixed.data(), divisor.data(), m);
   for (std::size_t j = 0; j < m; ++j)
     tile.out[first + j] = static_cast<float>(b[j] + mixed[j] / std::max(divisor[j], kMinWeightSum));
 }
@@ -202,10 +208,18 @@ void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
     std::copy(b, b + tile.n, tile.out);
     return;
   }
-  const std::span<std::uint32_t> keep = tile.scratch->keys(tile.n);
-  kept_elements(call, stats, tile, keep);
-  for (std::size_t first = 0; first < tile.n; first += kBlock)
-    erase_block(call, stats, tile, keep.data() + first, first, std::min(kBlock, tile.n - first));
+  std::span<std::uint32_t> keep;
+  if (stats.select) {
+    keep = tile.scratch->keys(tile.n);
+    kept_elements(call, stats, tile, keep);
+  }
+  for (std::size_t first = 0; first < tile.n; first += kBlock) {
+    const std::size_t m = std::min(kBlock, tile.n - first);
+    if (stats.select)
+      erase_block<true>(call, stats, tile, keep.data() + first, first, m);
+    else
+      erase_block<false>(call, stats, tile, nullptr, first, m);
+  }
 }
 
 }  // namespace
