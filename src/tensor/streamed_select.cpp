@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "tensor/select.h"
-#include "tensor/vector_clones.h"
+#include "tensor/window_scan.h"
 #include "util/check.h"
 
 namespace weld {
@@ -27,53 +27,6 @@ std::uint32_t find_digit(const std::vector<std::uint32_t>& histogram, std::uint6
   }
 }
 
-struct WindowCounts {
-  std::uint32_t below = 0, equal_low = 0, equal_high = 0, inside = 0;
-};
-
-// One branch-free pass the compiler vectorises; the rare keys inside are gathered after.
-WELD_VECTOR_CLONES WindowCounts count_window(const std::uint32_t* keys, std::size_t n, std::uint32_t low,
-                                             std::uint32_t high) noexcept {
-  std::uint32_t below = 0, equal_low = 0, equal_high = 0, inside = 0;
-  for (std::size_t j = 0; j < n; ++j) {
-    const std::uint32_t k = keys[j];
-    below += k < low;
-    equal_low += k == low;
-    equal_high += k == high;
-    inside += (k > low) & (k < high);
-  }
-  return {below, equal_low, equal_high, inside};
-}
-
-// Appends the keys strictly between low and high, and their indices (element begin + j), to
-// the `count` already in keys_out and index_out; returns the new count. Each block of 8 keys
-// is tested with one vector compare first: only about one in eight holds a key of a 1.5%
-// window. In such a block every key is written, and counted only if inside.
-WELD_VECTOR_CLONES std::size_t gather_inside(const std::uint32_t* keys, std::size_t n, std::uint32_t low,
-                                             std::uint32_t high, std::uint64_t begin, std::uint32_t* keys_out,
-                                             std::uint32_t* index_out, std::size_t count) noexcept {
-  // low < k < high as one unsigned compare: k - (low + 1) < high - (low + 1). REQUIRES: low < high.
-  const std::uint32_t first = low + 1, width = high - first;
-  const auto append = [&](std::size_t j) {
-    keys_out[count] = keys[j];
-    index_out[count] = static_cast<std::uint32_t>(begin + j);
-    count += keys[j] - first < width;
-  };
-  using Block = std::uint32_t __attribute__((vector_size(32)));
-  constexpr std::size_t kBlock = sizeof(Block) / sizeof(std::uint32_t);
-  std::size_t block = 0;
-  for (; block + kBlock <= n; block += kBlock) {
-    Block k;
-    __builtin_memcpy(&k, keys + block, sizeof k);
-    const auto inside = (k - first) < width;  // lanes of all ones where inside
-    std::uint64_t halves[sizeof inside / sizeof(std::uint64_t)];
-    __builtin_memcpy(halves, &inside, sizeof halves);
-    if ((halves[0] | halves[1] | halves[2] | halves[3]) == 0) continue;
-    for (std::size_t j = block; j < block + kBlock; ++j) append(j);
-  }
-  for (std::size_t j = block; j < n; ++j) append(j);
-  return count;
-}
 
 std::uint32_t key_of(std::uint64_t pair) { return static_cast<std::uint32_t>(pair >> 32); }
 
@@ -126,14 +79,18 @@ void StreamedSelector::add(std::uint64_t begin, std::span<const std::uint32_t> k
 }
 
 void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<const std::uint32_t> keys) {
-  const WindowCounts c = count_window(keys.data(), keys.size(), t.low, t.high);
-  t.below += c.below;
-  const std::uint32_t equal_high = t.low == t.high ? 0 : c.equal_high;
-  if (c.equal_low + equal_high > 0) t.bound_counts.push_back({{begin, begin + keys.size()}, c.equal_low, equal_high});
-  t.equal_low += c.equal_low;
+  if (window_keys_.size() < keys.size()) {
+    window_keys_.resize(keys.size());
+    window_index_.resize(keys.size());
+  }
+  const WindowScan scan = scan_window(keys, t.low, t.high, begin, window_keys_.data(), window_index_.data());
+  t.below += scan.below;
+  const std::uint64_t equal_high = t.low == t.high ? 0 : scan.equal_high;
+  if (scan.equal_low + equal_high > 0) t.bound_counts.push_back({{begin, begin + keys.size()}, scan.equal_low, equal_high});
+  t.equal_low += scan.equal_low;
   t.equal_high += equal_high;
-  if (c.inside == 0) return;
-  if (t.inside_keys.size() + c.inside > t.capacity) {
+  if (scan.inside == 0) return;
+  if (t.inside_keys.size() + scan.inside > t.capacity) {
     // The sample misled: give the window up and redo this rank by histograms.
     t.state = State::kFailed;
     t.inside_keys = {};
@@ -141,15 +98,9 @@ void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<cons
     t.bound_counts = {};
     return;
   }
-  const std::size_t had = t.inside_keys.size();
-  // One slot more than needed: the gather writes each tested key before it counts it.
-  t.inside_keys.resize(had + c.inside + 1);
-  t.inside_index.resize(had + c.inside + 1);
-  const std::size_t count = gather_inside(keys.data(), keys.size(), t.low, t.high, begin, t.inside_keys.data(),
-                                          t.inside_index.data(), had);
-  WELD_CHECK(count == had + c.inside);
-  t.inside_keys.resize(count);
-  t.inside_index.resize(count);
+  const auto inside = static_cast<std::ptrdiff_t>(scan.inside);
+  t.inside_keys.insert(t.inside_keys.end(), window_keys_.begin(), window_keys_.begin() + inside);
+  t.inside_index.insert(t.inside_index.end(), window_index_.begin(), window_index_.begin() + inside);
 }
 
 void StreamedSelector::add_run(std::uint64_t begin, std::span<const std::uint32_t> keys) {

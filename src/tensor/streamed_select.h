@@ -108,6 +108,8 @@ class StreamedSelector {
   std::vector<Target> targets_;
   std::vector<std::uint32_t> sample_;
   std::vector<std::uint32_t> high_count_;
+  // Where a window pass gathers one add() call's keys inside a window, before they are kept.
+  std::vector<std::uint32_t> window_keys_, window_index_;
   std::vector<LowBin> low_bins_;
 };
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "support/isas.h"
 #include "tensor/convert.h"
 #include "tensor/convert_x86.h"
 #include "tensor/rng.h"
@@ -131,15 +132,6 @@ void from_f32_on(x86::Isa isa, DType type, const float* in, std::byte* out, std:
   from_f32_ref(type, in + done, out + done * dtype_size(type), n - done);
 }
 
-// Every level this machine runs, so the AVX2 bodies are tested on AVX-512 machines too.
-std::vector<x86::Isa> runnable_isas() {
-  std::vector<x86::Isa> isas;
-  for (x86::Isa isa : {x86::Isa::kScalar, x86::Isa::kAvx2, x86::Isa::kAvx512}) {
-    if (isa <= x86::detected_isa()) isas.push_back(isa);
-  }
-  return isas;
-}
-
 // Narrows values[offset, offset + n) on every instruction set and through the public entry
 // points, and compares with the reference; then widens the reference's bytes the same ways.
 // The narrow side starts `offset` bytes into its buffer, so odd offsets give odd addresses.
@@ -163,7 +155,7 @@ void expect_bulk_matches_reference(DType type, const std::vector<float>& values,
   };
   check([&](const float* in, std::byte* out) { from_f32(type, in, out, n); },
         [&](const std::byte* in, float* out) { to_f32(type, in, out, n); }, "dispatched");
-  for (x86::Isa isa : runnable_isas()) {
+  for (x86::Isa isa : test::runnable_isas()) {
     check([&](const float* in, std::byte* out) { from_f32_on(isa, type, in, out, n); },
           [&](const std::byte* in, float* out) { to_f32_on(isa, type, in, out, n); },
           isa == x86::Isa::kAvx512 ? "avx512"
@@ -207,7 +199,7 @@ TEST(Conversions, BulkPathsRoundTripEverySixteenBitPattern) {
   for (DType type : {DType::kBF16, DType::kF16}) {
     std::vector<float> fast(kPatterns), ref(kPatterns);
     to_f32_ref(type, patterns.data(), ref.data(), kPatterns);
-    for (x86::Isa isa : runnable_isas()) {
+    for (x86::Isa isa : test::runnable_isas()) {
       to_f32_on(isa, type, patterns.data(), fast.data(), kPatterns);
       ASSERT_EQ(std::memcmp(fast.data(), ref.data(), kPatterns * sizeof(float)), 0)
           << dtype_name(type);

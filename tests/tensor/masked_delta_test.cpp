@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "support/isas.h"
 #include "tensor/bitmask.h"
 
 namespace weld {
@@ -64,18 +65,11 @@ L1Pass by_steps(const TaskVector& t) {
   return pass;
 }
 
-std::vector<x86::Isa> isas() {
-  std::vector<x86::Isa> all;
-  for (x86::Isa isa : {x86::Isa::kScalar, x86::Isa::kAvx2, x86::Isa::kAvx512})
-    if (isa <= x86::detected_isa()) all.push_back(isa);
-  return all;
-}
-
 TEST(RandomKeepL1, GivesTheStepsNormsAndBitsOnEveryInstructionSet) {
   TaskVector t = task_vector();
   t.x[17] = 1.0f;  // NaN would make both norms NaN: it has a test of its own
   const L1Pass expected = by_steps(t);
-  for (x86::Isa isa : isas()) {
+  for (x86::Isa isa : test::runnable_isas()) {
     LaneSum before, after;
     std::vector<std::uint8_t> bits(bitmask_bytes(kN), 0);
     for (std::size_t p = 0; p + 1 < std::size(kCuts); ++p)
@@ -100,7 +94,7 @@ TEST(RandomKeepL1, NaNReachesBothNormsWhenKeptAndOnlyTheFirstWhenDropped) {
     TaskVector t = task_vector();
     t.u[17] = u17;
     for (std::size_t at : {0u, 50u, 150u}) t.x[at + 40] = 1.0f;  // no infinity: a norm without the NaN is finite
-    for (x86::Isa isa : isas()) {
+    for (x86::Isa isa : test::runnable_isas()) {
       LaneSum before, after;
       std::vector<std::uint8_t> bits(bitmask_bytes(kN), 0);
       random_keep_l1(t.x.data(), t.b.data(), t.u.data(), kKeep, 0, kN, bits.data(), before, after, isa);
@@ -137,7 +131,7 @@ TEST(MaskedWeightedDelta, GivesTheStepsBitsOnEveryInstructionSet) {
         std::vector<float> expected = weighted_by_steps(t, masked ? bits.data() : nullptr, scale, -0.3f);
         if (into == Into::kAdd)
           for (std::size_t i = 0; i < kN; ++i) expected[i] = earlier[i] + expected[i];
-        for (x86::Isa isa : isas()) {
+        for (x86::Isa isa : test::runnable_isas()) {
           std::vector<float> out = earlier;
           for (std::size_t p = 0; p + 1 < std::size(kCuts); ++p)
             masked_weighted_delta(t.x.data() + kCuts[p], t.b.data() + kCuts[p], masked ? bits.data() : nullptr,
@@ -153,7 +147,7 @@ TEST(MaskedWeightedDelta, GivesTheStepsBitsOnEveryInstructionSet) {
 TEST(MaskedWeightedDelta, DroppedElementsArePlusZeroBeforeTheScale) {
   const TaskVector t = task_vector();
   const std::vector<std::uint8_t> none(bitmask_bytes(kN), 0);
-  for (x86::Isa isa : isas()) {
+  for (x86::Isa isa : test::runnable_isas()) {
     std::vector<float> out(kN, 1.0f);
     masked_weighted_delta(t.x.data(), t.b.data(), none.data(), 0, 2.0, -1.0f, out.data(), kN, Into::kStore, isa);
     for (std::size_t i = 0; i < kN; ++i) ASSERT_EQ(std::bit_cast<std::uint32_t>(out[i]), 0x80000000u) << i;  // +0 * -1

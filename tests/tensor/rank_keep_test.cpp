@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "support/isas.h"
 #include "tensor/row_rank.h"
 
 namespace weld {
@@ -30,8 +31,7 @@ std::vector<float> reference(std::vector<float> row, const std::vector<float>& u
 // On every instruction set this machine has: each must give the same row and count.
 Kept kept(const std::vector<float>& row, const std::vector<float>& u, RankProbability p) {
   std::optional<Kept> first;
-  for (x86::Isa isa : {x86::Isa::kScalar, x86::Isa::kAvx2, x86::Isa::kAvx512}) {
-    if (isa > x86::detected_isa()) break;
+  for (x86::Isa isa : test::runnable_isas()) {
     std::vector<std::uint32_t> work(rank_keep_work_size(row.size()));
     std::vector<float> thresholds(rank_keep_thresholds_size(row.size()));
     Kept k{row, 0};
