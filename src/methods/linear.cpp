@@ -2,9 +2,11 @@
 //   out = sum_i w_i x_i / sum_i w_i      (without the division when normalize is false)
 // weld: a zero weight sum with normalize is an error, not NaN; a base model that the config
 // gives no weight (it was only named as base_model) takes no part in the average.
+#include <algorithm>
 #include <cmath>
 
 #include "methods/all_methods.h"
+#include "tensor/vector_clones.h"
 #include "util/error.h"
 
 namespace weld {
@@ -35,14 +37,24 @@ void validate(const MethodCall& call) {
          "(change the weights or set normalize: false)");
 }
 
+WELD_VECTOR_CLONES void add_weighted(float* __restrict sum, const float* __restrict x, float w, std::size_t n) noexcept {
+  for (std::size_t j = 0; j < n; ++j) sum[j] += w * x[j];
+}
+
+// Elements summed at a time: the block of the sum stays in L1 while each input is added.
+constexpr std::size_t kBlock = 2048;
+
 void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   const double divisor = call.global(kNormalize) != 0.0 ? weight_sum(call) : 1.0;
-  for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] = 0.0f;
-  for (std::size_t i = 0; i < call.n_inputs; ++i) {
-    const float w = static_cast<float>(weight_of(call, i) / divisor);
-    if (w == 0.0f) continue;
-    const float* x = tile.inputs[i];
-    for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] += w * x[j];
+  for (std::size_t first = 0; first < tile.n; first += kBlock) {
+    const std::size_t n = std::min(kBlock, tile.n - first);
+    float* sum = tile.out + first;
+    std::fill_n(sum, n, 0.0f);
+    for (std::size_t i = 0; i < call.n_inputs; ++i) {
+      const float w = static_cast<float>(weight_of(call, i) / divisor);
+      // Skipped, not added as zeros: 0 * inf would make NaN.
+      if (w != 0.0f) add_weighted(sum, tile.inputs[i] + first, w, n);
+    }
   }
 }
 
