@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "methods/all_methods.h"
+#include "tensor/vector_clones.h"
 
 namespace weld {
 namespace {
@@ -21,16 +22,16 @@ constexpr ParamDef kParams[] = {
 // mergekit's floor on |a - b|, so equal values give t / 1e-6 rather than a division by zero.
 constexpr float kMinDifference = 1e-6f;
 
-void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
-  const float t = static_cast<float>(call.global(kT));
-  const std::size_t other = *call.base == 0 ? 1 : 0;
-  const float* a = tile.inputs[*call.base];
-  const float* b = tile.inputs[other];
-  for (std::size_t j = 0; j < tile.n; ++j) {
-    const float lambda =
-        std::clamp(t / std::max(std::abs(a[j] - b[j]), kMinDifference), 0.0f, 1.0f);
-    tile.out[j] = lambda * b[j] + (1.0f - lambda) * a[j];
+WELD_VECTOR_CLONES void near_swap(const float* a, const float* b, float t, float* out, std::size_t n) noexcept {
+  for (std::size_t j = 0; j < n; ++j) {
+    const float lambda = std::clamp(t / std::max(std::abs(a[j] - b[j]), kMinDifference), 0.0f, 1.0f);
+    out[j] = lambda * b[j] + (1.0f - lambda) * a[j];
   }
+}
+
+void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+  const std::size_t other = *call.base == 0 ? 1 : 0;
+  near_swap(tile.inputs[*call.base], tile.inputs[other], static_cast<float>(call.global(kT)), tile.out, tile.n);
 }
 
 }  // namespace
