@@ -97,20 +97,37 @@ double scalar_divisor(const MethodCall& call, const FamilyRow& row) {
 }
 
 // task_arithmetic alone needs no whole-tensor statistic: it streams tile by tile.
+WELD_VECTOR_CLONES void add_weighted_delta(float* __restrict sum, const float* x, const float* b, float w,
+                                           std::size_t n) noexcept {
+  for (std::size_t j = 0; j < n; ++j) sum[j] += w * (x[j] - b[j]);
+}
+
+WELD_VECTOR_CLONES void add_base(float* __restrict sum, const float* b, std::size_t n) noexcept {
+  for (std::size_t j = 0; j < n; ++j) sum[j] += b[j];
+}
+
+// Elements task_arithmetic sums at a time: the block of the sum stays in L1 while each task
+// vector is added to it.
+constexpr std::size_t kSumBlock = 2048;
+
+// out = (0 + w_1 (x_1 - b) + w_2 (x_2 - b) + ...) + b, in that order.
 void merge_task_arithmetic_tile(const MethodCall& call, const Tile& tile) noexcept {
   const FamilyRow& row = kTaskArithmeticRow;
   const std::size_t base = *call.base;
   const double divisor = param_or(call, row, "normalize", {}, 0) != 0.0 ? scalar_divisor(call, row) : 1.0;
   const double lambda = param_or(call, row, "lambda", {}, 1.0);
-  const float* b = tile.inputs[base];
-  for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] = 0.0f;
-  for (std::size_t i = 0; i < call.n_inputs; ++i) {
-    if (i == base) continue;
-    const float w = static_cast<float>(param_or(call, row, "weight", i, 0.0) / divisor * lambda);
-    const float* x = tile.inputs[i];
-    for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] += w * (x[j] - b[j]);
+  for (std::size_t first = 0; first < tile.n; first += kSumBlock) {
+    const std::size_t n = std::min(kSumBlock, tile.n - first);
+    const float* b = tile.inputs[base] + first;
+    float* sum = tile.out + first;
+    std::fill_n(sum, n, 0.0f);
+    for (std::size_t i = 0; i < call.n_inputs; ++i) {
+      if (i == base) continue;
+      const float w = static_cast<float>(param_or(call, row, "weight", i, 0.0) / divisor * lambda);
+      add_weighted_delta(sum, tile.inputs[i] + first, b, w, n);
+    }
+    add_base(sum, b, n);
   }
-  for (std::size_t j = 0; j < tile.n; ++j) tile.out[j] += b[j];
 }
 
 // What a tensor's merge needs of every task vector, found by prepare(): its sparsifier (with
