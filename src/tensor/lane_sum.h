@@ -33,6 +33,10 @@ class LaneSum {
   // group to lane k), which keeps the next term at lane 0; null when it is not at lane 0.
   double* lanes_at_first() noexcept { return phase_ == 0 ? lanes_.data() : nullptr; }
 
+  // Several sums advanced together (see add_together below).
+  template <std::size_t kSums, typename Terms>
+  friend void add_together(std::size_t n, std::array<LaneSum*, kSums> sums, Terms&& terms) noexcept;
+
   double value() const noexcept {
     double sum = 0.0;
     for (double lane : lanes_) sum += lane;
@@ -48,5 +52,31 @@ class LaneSum {
   std::array<double, kLanes> lanes_{};
   std::size_t phase_ = 0;  // the lane of the next term
 };
+
+// For each of the sums, the same as sums[s]->add(n, j -> terms(j)[s]), in one loop over j:
+// each sum's lanes wait on their own last addition (4 cycles), so advancing several sums at
+// once keeps the adder busy. REQUIRES: the sums are at the same lane (they have had the same
+// number of terms), as sums taken over one sequence of elements are. Always inlined, so that
+// it is compiled for the vector target of the kernel that calls it.
+template <std::size_t kSums, typename Terms>
+[[gnu::always_inline]] inline void add_together(std::size_t n, std::array<LaneSum*, kSums> sums, Terms&& terms) noexcept {
+  std::size_t j = 0;
+  for (; j < n && sums[0]->phase_ != 0; ++j) {
+    const std::array<double, kSums> t = terms(j);
+    for (std::size_t s = 0; s < kSums; ++s) sums[s]->add_one(t[s]);
+  }
+  std::array<std::array<double, LaneSum::kLanes>, kSums> lanes;  // local copies kept in registers
+  for (std::size_t s = 0; s < kSums; ++s) lanes[s] = sums[s]->lanes_;
+  for (; j + LaneSum::kLanes <= n; j += LaneSum::kLanes)
+    for (std::size_t lane = 0; lane < LaneSum::kLanes; ++lane) {
+      const std::array<double, kSums> t = terms(j + lane);
+      for (std::size_t s = 0; s < kSums; ++s) lanes[s][lane] += t[s];
+    }
+  for (std::size_t s = 0; s < kSums; ++s) sums[s]->lanes_ = lanes[s];
+  for (; j < n; ++j) {
+    const std::array<double, kSums> t = terms(j);
+    for (std::size_t s = 0; s < kSums; ++s) sums[s]->add_one(t[s]);
+  }
+}
 
 }  // namespace weld

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -52,6 +53,32 @@ TEST(LaneSum, CuttingTheSequenceIntoPiecesChangesNoBit) {
   for (const std::vector<std::size_t>& pieces :
        {std::vector<std::size_t>{1, 2, 3, 5, 8, 13}, {7, 7, 7, 300}, {999}, {0, 1, 0, 64, 3}}) {
     EXPECT_TRUE(same_bits(sum_in_pieces(terms, pieces), whole));
+  }
+}
+
+TEST(LaneSum, SumsAdvancedTogetherMatchEachAddedAlone) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> value(0.0, 1e3);
+  std::vector<double> a(1000), b(1000);
+  for (double& t : a) t = value(rng);
+  for (double& t : b) t = value(rng);
+  // Pieces of every length mod 8, so that add_together starts at every lane and ends mid-group.
+  for (const std::vector<std::size_t>& pieces :
+       {std::vector<std::size_t>{1, 2, 3, 5, 8, 13}, {7, 7, 7, 300}, {999}, {0, 1, 0, 64, 3}}) {
+    LaneSum together_a, together_b, alone_a, alone_b;
+    std::size_t first = 0;
+    const auto piece = [&](std::size_t n) {
+      add_together(n, std::array{&together_a, &together_b},
+                   [&](std::size_t j) { return std::array{a[first + j], b[first + j]}; });
+      alone_a.add(n, [&](std::size_t j) { return a[first + j]; });
+      alone_b.add(n, [&](std::size_t j) { return b[first + j]; });
+      first += n;
+    };
+    for (std::size_t n : pieces) piece(n);
+    piece(a.size() - first);
+    EXPECT_TRUE(same_bits(together_a.value(), alone_a.value()));
+    EXPECT_TRUE(same_bits(together_b.value(), alone_b.value()));
+    EXPECT_TRUE(same_bits(together_a.value(), sum_in_pieces(a, {})));
   }
 }
 
