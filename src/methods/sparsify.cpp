@@ -54,6 +54,12 @@ WELD_VECTOR_CLONES void keep_pairs_between(float* d, std::size_t n, std::uint32_
   }
 }
 
+// keys[j] = magnitude_key(x[j] - b[j]) ^ flip.
+WELD_VECTOR_CLONES void delta_keys(const float* x, const float* b, std::size_t n, std::uint32_t flip,
+                                   std::uint32_t* keys) noexcept {
+  for (std::size_t j = 0; j < n; ++j) keys[j] = magnitude_key(x[j] - b[j]) ^ flip;
+}
+
 WELD_VECTOR_CLONES void multiply(float* v, float w, std::size_t n) noexcept {
   for (std::size_t j = 0; j < n; ++j) v[j] *= w;
 }
@@ -124,6 +130,11 @@ TaskVectorSparsifier::TaskVectorSparsifier(Sparsifier method, const SparsifyArgs
     if (has_bottom_) ranks_.push_back(static_cast<std::uint64_t>(n_bot));
     if (has_top_) ranks_.push_back(static_cast<std::uint64_t>(top_begin));
   }
+}
+
+void TaskVectorSparsifier::selection_keys(const float* x, const float* b, std::size_t n,
+                                          std::uint32_t* keys) const noexcept {
+  delta_keys(x, b, n, method_ == Sparsifier::kMagnitude ? 0xffffffffu : 0u, keys);
 }
 
 void TaskVectorSparsifier::set_selected(std::span<const std::uint64_t> pairs) {

@@ -53,11 +53,12 @@ class TaskVectorSparsifier {
 
   // Ranks to select among selection_key(d_j) (ties to the lower index); empty when none.
   const std::vector<std::uint64_t>& selection_ranks() const { return ranks_; }
-  // Inline: the statistics passes compute it for every element.
   std::uint32_t selection_key(float d) const noexcept {
     // Largest magnitude first for magnitude: the complement reverses the order, not the index.
     return method_ == Sparsifier::kMagnitude ? ~magnitude_key(d) : magnitude_key(d);
   }
+  // keys[j] = selection_key(x[j] - b[j]) for j < n, vectorised.
+  void selection_keys(const float* x, const float* b, std::size_t n, std::uint32_t* keys) const noexcept;
   // The packed (key, index) pairs at selection_ranks(), in the same order.
   void set_selected(std::span<const std::uint64_t> pairs);
 

@@ -187,9 +187,7 @@ void find_thresholds(const MethodCall& call, FamilyStats& stats, const TensorRea
   std::vector<StreamedSelector> selectors;
   for (const TaskVectorSparsifier& s : stats.sparsifiers) selectors.emplace_back(reader.numel, s.selection_ranks());
   run_selection_passes(reader, selectors, [&](const Tile& tile, std::size_t k, std::span<std::uint32_t> keys) {
-    const float* x = tile.inputs[stats.inputs[k]];
-    const float* b = tile.inputs[*call.base];
-    for (std::size_t j = 0; j < tile.n; ++j) keys[j] = stats.sparsifiers[k].selection_key(x[j] - b[j]);
+    stats.sparsifiers[k].selection_keys(tile.inputs[stats.inputs[k]], tile.inputs[*call.base], tile.n, keys.data());
   });
   for (std::size_t k = 0; k < selectors.size(); ++k) {
     std::vector<std::uint64_t> pairs;
