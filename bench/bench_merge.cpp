@@ -10,6 +10,9 @@
 // input files and `weld merge` of that method, one after the other. It reports medians, the
 // ratio to the floor, GB/s of bytes read plus written, and the peak anonymous memory
 // (RssAnon high-water, sampled every 2 ms: memory-mapped file pages do not count).
+//
+// Before each timed command it writes and deletes a file of the output's size (see
+// refresh_free_memory), so that the floor and weld start from the same free memory.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,6 +62,22 @@ std::uint64_t rss_anon_bytes(pid_t pid, const std::string& program) {
     if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8)) * 1024;  // kB
   }
   return 0;
+}
+
+// Virtual machines may hand the memory their guest frees back to the host (virtio-balloon's
+// free page reporting does, within a second, on the machine docs/performance.md names).
+// Writing the 2.2 GB output into the page cache then took 3.5-6.5 s instead of 0.5 s there,
+// each page faulting in on the host, and which timed command paid that depended on what ran
+// before it. Writing and deleting a file of the output's size just before each one leaves
+// that much memory freshly freed in the guest, as a machine that keeps its memory would have.
+void refresh_free_memory(const fs::path& file, std::uint64_t bytes) {
+  const std::vector<char> chunk(std::size_t{4} << 20, 1);
+  {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    for (std::uint64_t written = 0; written < bytes && out; written += chunk.size())
+      out.write(chunk.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(chunk.size(), bytes - written)));
+  }
+  fs::remove(file);
 }
 
 Measurement run(const std::vector<std::string>& args) {
@@ -216,12 +235,15 @@ int main(int argc, char** argv) {
         in_bytes += total_size(files);
       }
       res.bytes = in_bytes + out_bytes;
+      const fs::path refresh_file = work / "refresh.tmp";
       ::sync();  // the previous run's output is on disk, not being written back during this one
+      refresh_free_memory(refresh_file, out_bytes);
       const Measurement floor = run(floor_args);
       fs::remove(out_file);
       const fs::path out_dir = work / ("out-" + res.method);
       fs::remove_all(out_dir);
       ::sync();
+      refresh_free_memory(refresh_file, out_bytes);
       const Measurement merge = run({o.weld, "merge", "-q", config.string(), out_dir.string()});
       fs::remove_all(out_dir);
       res.floor_seconds.push_back(floor.seconds);
