@@ -1,29 +1,33 @@
 #include "io/write_behind.h"
 
+#include <algorithm>
+
 #include "util/check.h"
 
 namespace weld {
 
 WriteBehind::WriteBehind(ShardedWriter& writer, std::size_t buffers, std::size_t buffer_bytes,
                          std::function<std::string(std::size_t)> tensor_name)
-    : writer_(writer), tensor_name_(std::move(tensor_name)), pool_(buffers, std::vector<std::byte>(buffer_bytes)) {
+    : writer_(writer),
+      tensor_name_(std::move(tensor_name)),
+      pool_(buffers, std::vector<std::byte>(buffer_bytes)),
+      batch_(std::max<std::size_t>(1, buffers / 4)) {
   WELD_CHECK(buffers >= 1);
   for (std::size_t b = 0; b < buffers; ++b) free_.push_back(b);
-  thread_ = std::thread([this] { run(); });
-}
-
-WriteBehind::~WriteBehind() {
-  {
-    const std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  changed_.notify_all();
-  thread_.join();
 }
 
 std::span<std::byte> WriteBehind::acquire() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return !free_.empty(); });
+  while (free_.empty()) {
+    if (!writing_ && !queue_.empty()) {
+      write_queue(lock);
+    } else {
+      // Another worker is writing, or every buffer is being filled: one comes back soon.
+      ++waiting_;
+      changed_.wait(lock);
+      --waiting_;
+    }
+  }
   const std::size_t b = free_.back();
   free_.pop_back();
   return pool_[b];
@@ -32,7 +36,7 @@ std::span<std::byte> WriteBehind::acquire() {
 void WriteBehind::submit(std::span<std::byte> buffer, std::size_t n, std::size_t tensor,
                          std::uint64_t offset_in_tensor) {
   std::size_t b = 0;
-  while (pool_[b].data() != buffer.data()) ++b;  // a handful of buffers
+  while (pool_[b].data() != buffer.data()) ++b;  // a few dozen buffers
   WELD_CHECK(n <= pool_[b].size());
   push({std::span<const std::byte>(pool_[b].data(), n), tensor, offset_in_tensor, b});
 }
@@ -43,11 +47,13 @@ void WriteBehind::submit_external(std::span<const std::byte> bytes, std::size_t 
 }
 
 void WriteBehind::push(Write w) {
-  {
-    const std::lock_guard lock(mutex_);
-    queue_.push_back(w);
+  std::unique_lock lock(mutex_);
+  queue_.push_back(w);
+  if (!writing_ && queue_.size() >= batch_) {
+    write_queue(lock);
+  } else if (waiting_ > 0) {
+    changed_.notify_all();  // a worker out of buffers can write this one
   }
-  changed_.notify_all();
 }
 
 bool WriteBehind::failed() {
@@ -57,18 +63,24 @@ bool WriteBehind::failed() {
 
 void WriteBehind::flush() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return queue_.empty() && in_flight_ == 0; });
+  while (writing_ || !queue_.empty()) {
+    if (!writing_) {
+      write_queue(lock);
+    } else {
+      ++waiting_;
+      changed_.wait(lock);
+      --waiting_;
+    }
+  }
   if (failure_) throw Error(*failure_);
 }
 
-void WriteBehind::run() {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    changed_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-    if (stopping_) return;
+void WriteBehind::write_queue(std::unique_lock<std::mutex>& lock) {
+  WELD_CHECK(!writing_);
+  writing_ = true;
+  while (!queue_.empty()) {
     const Write w = queue_.front();
     queue_.pop_front();
-    ++in_flight_;
     const bool skip = failure_.has_value();
     lock.unlock();
     std::optional<Error> error;
@@ -81,11 +93,12 @@ void WriteBehind::run() {
       }
     }
     lock.lock();
-    --in_flight_;
     if (w.buffer != kExternal) free_.push_back(w.buffer);
     if (error && !failure_) failure_ = std::move(error);
-    changed_.notify_all();
+    if (waiting_ > 0) changed_.notify_all();
   }
+  writing_ = false;
+  if (waiting_ > 0) changed_.notify_all();
 }
 
 }  // namespace weld

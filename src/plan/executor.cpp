@@ -267,9 +267,10 @@ void prefetch_inputs(const MergePlan& plan, const Task& c) {
 
 unsigned worker_count(const ExecuteOptions& options) { return std::max(1u, options.threads); }
 
-// The write-behind pool: enough converted output tiles that every worker can fill one while
-// the writer writes another.
-std::size_t write_buffers(const ExecuteOptions& options) { return 2 * worker_count(options) + 2; }
+// The write-behind pool: output tiles are written a quarter of the pool at a time, so that a
+// worker writes a batch of several tiles in one go while the others fill the rest (with a
+// pool of 6, workers ran out of buffers and waited on each other's writes).
+std::size_t write_buffers(const ExecuteOptions& options) { return 16 * worker_count(options) + 2; }
 
 std::size_t write_buffer_bytes(const MergePlan& plan) {
   std::size_t out_size = 1;
