@@ -44,18 +44,41 @@ WELD_VECTOR_CLONES void add_weighted(float* __restrict sum, const float* __restr
 // Elements summed at a time: the block of the sum stays in L1 while each input is added.
 constexpr std::size_t kBlock = 2048;
 
-void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
+// Each input's factor, w_i / sum_i w_i (or w_i without normalize), in f32.
+float factor_of(const MethodCall& call, std::size_t input) {
   const double divisor = call.global(kNormalize) != 0.0 ? weight_sum(call) : 1.0;
+  return static_cast<float>(weight_of(call, input) / divisor);
+}
+
+void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   for (std::size_t first = 0; first < tile.n; first += kBlock) {
     const std::size_t n = std::min(kBlock, tile.n - first);
     float* sum = tile.out + first;
     std::fill_n(sum, n, 0.0f);
     for (std::size_t i = 0; i < call.n_inputs; ++i) {
-      const float w = static_cast<float>(weight_of(call, i) / divisor);
+      const float w = factor_of(call, i);
       // Skipped, not added as zeros: 0 * inf would make NaN.
       if (w != 0.0f) add_weighted(sum, tile.inputs[i] + first, w, n);
     }
   }
+}
+
+// merge_tile's sum over 16 lanes: the same additions in the same order.
+struct WeightedSum {
+  float factors[kMaxLaneInputs];
+  std::size_t n_inputs;
+
+  [[gnu::always_inline]] void operator()(const Lanes* x, Lanes& sum) const {
+    sum = Lanes{};
+    for (std::size_t i = 0; i < n_inputs; ++i)
+      if (factors[i] != 0.0f) sum += factors[i] * x[i];
+  }
+};
+
+void merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+  WeightedSum sum{{}, call.n_inputs};
+  for (std::size_t i = 0; i < call.n_inputs; ++i) sum.factors[i] = factor_of(call, i);
+  run_lanes(tile.values, sum);
 }
 
 }  // namespace
@@ -81,6 +104,7 @@ const MethodDescriptor kLinear = {
         "as good as the best of them and more robust.",
     .when_to_use = "several fine-tunes of the same base on similar tasks; the simplest "
                    "baseline, and WiSE-FT when one input is the base itself",
+    .merge_lanes = merge_lanes,
 };
 
 }  // namespace weld

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "methods/scratch.h"
+#include "tensor/lanes.h"
 
 namespace weld {
 
@@ -84,6 +85,14 @@ struct Tile {
   Scratch* scratch = nullptr;          // the worker's buffers, for methods that need room
 };
 
+// n values of every input and room for n outputs, all in the tensor's own dtype, for the
+// fused path (merge_lanes).
+struct LaneTile {
+  LaneSpan values;
+  std::uint64_t begin = 0;
+  const TensorStats* stats = nullptr;
+};
+
 // The inputs of one output tensor, read as f32 a tile at a time from the mapped files, for
 // the passes of a streamed method's prepare().
 class TensorReader {
@@ -138,6 +147,10 @@ struct MethodDescriptor {
   std::unique_ptr<TensorStats> (*prepare)(const MethodCall& call, const TensorReader& reader) = nullptr;
   // Tiles must hold whole rows (along the last axis): the method ranks within rows.
   bool whole_rows = false;
+  // Optional: merge_tile's arithmetic run through run_lanes (tensor/lanes.h) on the inputs'
+  // own bytes. The executor uses it where that is fused (AVX-512) and the inputs and output
+  // share a dtype; it must give merge_tile's values bit for bit (tests/methods check).
+  void (*merge_lanes)(const MethodCall& call, const LaneTile& tile) noexcept = nullptr;
 };
 
 inline constexpr std::size_t kUnbounded = static_cast<std::size_t>(-1);

@@ -10,6 +10,7 @@
 #include "io/write_behind.h"
 #include "plan/progress.h"
 #include "tensor/convert.h"
+#include "tensor/lanes.h"
 #include "util/check.h"
 #include "util/error.h"
 #include "util/parallel.h"
@@ -104,11 +105,12 @@ std::size_t max_tile_elements(const MergePlan& plan) {
 // Its output bytes go in buffers of the write-behind pool.
 struct WorkerBuffers {
   WorkerBuffers(std::size_t n_inputs, std::size_t tile_capacity)
-      : tile(tile_capacity), inputs(n_inputs * tile), out(tile), input_ptrs(n_inputs) {}
+      : tile(tile_capacity), inputs(n_inputs * tile), out(tile), input_ptrs(n_inputs), input_bytes(n_inputs) {}
   std::size_t tile;  // capacity in elements of each tile buffer
   std::vector<float> inputs;
   std::vector<float> out;
   std::vector<const float*> input_ptrs;
+  std::vector<const std::byte*> input_bytes;  // for merge_lanes
   std::vector<float> whole_inputs;  // grown to the largest whole tensor merged so far
   std::vector<float> whole_out;
   Scratch scratch;                  // lent to whole-tensor methods
@@ -211,9 +213,36 @@ void round_result(const MergePlan& plan, const TensorPlan& t, float* values, std
   if (plan.compute_dtype && *plan.compute_dtype != t.dtype) round_through(*plan.compute_dtype, values, n);
 }
 
+// Whether a tensor is merged on the fused path (tensor/lanes.h): the method has one, this
+// machine fuses, and the inputs are already in the output's dtype, which is computed in.
+bool uses_lanes(const MergePlan& plan, const TensorPlan& t) {
+  if (!plan.method->merge_lanes || !lanes_are_fused() || t.copy_input) return false;
+  if (!is_lane_dtype(t.dtype) || t.inputs.size() > kMaxLaneInputs) return false;
+  if (plan.compute_dtype && *plan.compute_dtype != t.dtype) return false;
+  return std::all_of(t.inputs.begin(), t.inputs.end(),
+                     [&](const PlannedInput& input) { return input.tensor.info->dtype == t.dtype; });
+}
+
+// The fused path: each tile goes from the mapped inputs into a write-behind buffer.
+void merge_chunk_lanes(const MergePlan& plan, std::size_t tensor, const Task& c, const TensorStats* stats,
+                       WriteBehind& writer, WorkerBuffers& buffers) {
+  const TensorPlan& t = plan.tensors[tensor];
+  const std::size_t step = tile_elements(plan, t), size = dtype_size(t.dtype);
+  for (std::uint64_t begin = c.begin; begin < c.end; begin += step) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, c.end - begin));
+    for (std::size_t i = 0; i < t.inputs.size(); ++i)
+      buffers.input_bytes[i] = t.inputs[i].tensor.data().data() + begin * size;
+    const std::span<std::byte> bytes = writer.acquire();
+    const LaneSpan values{{buffers.input_bytes.data(), t.inputs.size()}, bytes.data(), n, t.dtype};
+    plan.method->merge_lanes(t.call, LaneTile{values, begin, stats});
+    writer.submit(bytes, n * size, tensor, begin * size);
+  }
+}
+
 void merge_chunk(const MergePlan& plan, std::size_t tensor, const Task& c, const TensorStats* stats,
                  WriteBehind& writer, WorkerBuffers& buffers) {
   const TensorPlan& t = plan.tensors[tensor];
+  if (uses_lanes(plan, t)) return merge_chunk_lanes(plan, tensor, c, stats, writer, buffers);
   const std::size_t step = tile_elements(plan, t);
   for (std::uint64_t begin = c.begin; begin < c.end; begin += step) {
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, c.end - begin));

@@ -4,7 +4,7 @@
 #include <cpuid.h>
 #endif
 
-#include "tensor/x86_intrinsics.h"
+#include "tensor/x86_blocks.h"
 
 namespace weld::x86 {
 
@@ -67,27 +67,6 @@ __attribute__((target("avx2,f16c"))) std::size_t f32_to_f16_f16c(const float* in
 
 // AVX-512 bodies: 16 elements a step, and the tail of fewer than 16 under a mask, so they
 // convert all n. Masked-off lanes are neither read nor written (no fault past the end).
-// VL/BW for the 256-bit masked 16-bit loads of the tail.
-#define WELD_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
-
-WELD_TARGET_AVX512 __mmask16 tail_mask(std::size_t remaining) noexcept {
-  return static_cast<__mmask16>((1u << remaining) - 1);
-}
-
-WELD_TARGET_AVX512 __m512 bf16_block_to_f32(__m256i h) noexcept {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-// The AVX2 rounding with mask registers: quiet NaNs, everything else + 0x7fff + lsb.
-WELD_TARGET_AVX512 __m256i f32_block_to_bf16(__m512i b) noexcept {
-  const __mmask16 is_nan = _mm512_cmpgt_epu32_mask(
-      _mm512_and_si512(b, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
-  const __m512i rounded = _mm512_add_epi32(b, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb));
-  const __m512i chosen = _mm512_mask_or_epi32(rounded, is_nan, b, _mm512_set1_epi32(0x00400000));
-  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(chosen, 16));
-}
-
 WELD_TARGET_AVX512 std::size_t bf16_to_f32_avx512(const std::byte* in, float* out,
                                                   std::size_t n) noexcept {
   std::size_t i = 0;
@@ -128,8 +107,6 @@ WELD_TARGET_AVX512 std::size_t f16_to_f32_avx512(const std::byte* in, float* out
   }
   return n;
 }
-
-#undef WELD_TARGET_AVX512
 
 // clang's __builtin_cpu_supports does not know "f16c": ask CPUID leaf 1 directly.
 bool has_f16c() noexcept {

@@ -42,5 +42,12 @@ TEST(Linear, ZeroWeightSumIsAnError) {
   }
 }
 
+TEST(Linear, LanesMatchTilesBitForBit) {
+  const MethodCall call = make_call(linear(), 3, std::nullopt, {{"weight", {0.3, 0.0, 1.7}}});
+  for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
+    for (const std::size_t tile : {std::size_t{1000}, std::size_t{37}, std::size_t{16}})
+      expect_lanes_match_tiles(linear(), call, lane_test_inputs(3, 1000), dtype, tile);
+}
+
 }  // namespace
 }  // namespace weld::test

@@ -2,13 +2,18 @@
 #pragma once
 
 #include <algorithm>
+#include <cstring>
+#include <iterator>
 #include <cmath>
 #include <memory>
 #include <limits>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "methods/method.h"
 #include "methods/registry.h"
+#include "tensor/convert.h"
 
 namespace weld::test {
 
@@ -94,6 +99,64 @@ inline std::vector<std::vector<float>> random_inputs(std::size_t n_inputs, std::
       state = state * 6364136223846793005ull + 1442695040888963407ull;
       v = static_cast<float>(static_cast<double>(state >> 11) / 9007199254740992.0 - shift);
     }
+  return inputs;
+}
+
+// The bytes of `values` in `dtype`, and back as the f32 values a merge of them sees.
+inline std::vector<std::byte> to_bytes(DType dtype, const std::vector<float>& values) {
+  std::vector<std::byte> bytes(values.size() * dtype_size(dtype));
+  from_f32(dtype, values.data(), bytes.data(), values.size());
+  return bytes;
+}
+inline std::vector<float> to_floats(DType dtype, const std::vector<std::byte>& bytes) {
+  std::vector<float> values(bytes.size() / dtype_size(dtype));
+  to_f32(dtype, bytes.data(), values.data(), values.size());
+  return values;
+}
+
+// Runs a method's merge_lanes on `inputs` stored as `dtype`, in tiles of `tile` elements,
+// after its passes (if any) over the same values as f32, and compares the bytes with those of
+// merge_tile on the whole tensor converted to `dtype`: the fused path must not change one bit.
+inline void expect_lanes_match_tiles(const MethodDescriptor& m, const MethodCall& call,
+                                     const std::vector<std::vector<float>>& inputs, DType dtype,
+                                     std::size_t tile, std::vector<std::uint64_t> shape = {}) {
+  ASSERT_NE(m.merge_lanes, nullptr) << m.name;
+  std::vector<std::vector<std::byte>> bytes;
+  std::vector<std::vector<float>> seen;  // what the tile path reads
+  for (const auto& x : inputs) {
+    bytes.push_back(to_bytes(dtype, x));
+    seen.push_back(to_floats(dtype, bytes.back()));
+  }
+  const std::size_t n = inputs.front().size(), size = dtype_size(dtype);
+  if (shape.empty()) shape = {n};
+  const std::vector<std::byte> expected = to_bytes(dtype, run_tile(m, call, seen, shape));
+
+  std::vector<const float*> ptrs;
+  for (const auto& x : seen) ptrs.push_back(x.data());
+  Scratch scratch;
+  std::unique_ptr<TensorStats> stats;
+  if (m.prepare) stats = m.prepare(call, VectorReader(ptrs, n, shape, "t", 42, n, scratch));
+  std::vector<std::byte> out(n * size, std::byte{0x5a});
+  for (std::size_t begin = 0; begin < n; begin += tile) {
+    std::vector<const std::byte*> at;
+    for (const auto& b : bytes) at.push_back(b.data() + begin * size);
+    const LaneSpan span{at, out.data() + begin * size, std::min(tile, n - begin), dtype};
+    m.merge_lanes(call, LaneTile{span, begin, stats.get()});
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    ASSERT_EQ(std::memcmp(out.data() + i * size, expected.data() + i * size, size), 0)
+        << m.name << " " << dtype_name(dtype) << ": element " << i << " of " << n << ", tiles of " << tile;
+}
+
+// Inputs for expect_lanes_match_tiles: random values with zeros of both signs, infinities,
+// NaN, subnormals and values past the f16 range among them, n of each.
+inline std::vector<std::vector<float>> lane_test_inputs(std::size_t n_inputs, std::size_t n) {
+  std::vector<std::vector<float>> inputs = random_inputs(n_inputs, n, 0.5);
+  const float specials[] = {0.0f, -0.0f, std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                            1e-40f, -3e-39f, 7e4f, -1e5f, 6e-8f, 1.0f, 0.5f};
+  for (std::size_t i = 0; i < n_inputs; ++i)
+    for (std::size_t j = 0; j < n; j += 7 + i) inputs[i][j] = specials[(j / 7 + i) % std::size(specials)];
   return inputs;
 }
 

@@ -1,0 +1,127 @@
+// Fused element kernels: an element-wise merge written once over Lanes (16 floats, a GCC
+// vector) and run by run_lanes straight from the inputs' bytes into the output's bytes.
+//
+// The tile path converts each input into an f32 tile, merges the tiles and converts the
+// result: three passes through memory, which on the 3-input 1B-shaped linear merge cost
+// about twice the CPU time of just reading the inputs. On AVX-512, run_lanes instead loads 16
+// values of every input, converts them in registers, applies the kernel and converts and
+// stores the result, so that the inputs are read once and nothing else touches memory.
+//
+// The values are the tile path's, bit for bit: loading converts exactly, storing rounds as
+// from_f32 does, and vector arithmetic is lane-wise IEEE arithmetic, as in the tile path
+// (-ffp-contract=off: see vector_clones.h). Without AVX-512, run_lanes converts 16 values at
+// a time with the bulk conversions: the same values, for tests, and no faster than tiles.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <span>
+
+#include "io/dtype.h"
+#include "tensor/convert.h"
+#include "tensor/x86_blocks.h"
+
+namespace weld {
+
+using Lanes = float __attribute__((vector_size(64)));
+inline constexpr std::size_t kLaneWidth = 16;
+// run_lanes's inputs at most (their 16 values wait on the stack while the kernel runs).
+inline constexpr std::size_t kMaxLaneInputs = 16;
+
+// n values of every input and room for n in the output, all of one dtype (BF16, F16 or F32).
+struct LaneSpan {
+  std::span<const std::byte* const> inputs;
+  std::byte* out;
+  std::size_t n;
+  DType dtype;
+};
+
+// Whether run_lanes takes its fused path on this machine (AVX-512 F, BW and VL).
+bool lanes_are_fused() noexcept;
+// Whether run_lanes takes `dtype`.
+bool is_lane_dtype(DType dtype) noexcept;
+
+namespace lanes_detail {
+
+// The portable path: up to 16 values of each input through the bulk conversions.
+template <class Kernel>
+void run_converted(const LaneSpan& s, const Kernel& kernel) noexcept {
+  const std::size_t size = dtype_size(s.dtype);
+  Lanes x[kMaxLaneInputs];
+  for (std::size_t at = 0; at < s.n; at += kLaneWidth) {
+    const std::size_t m = std::min(kLaneWidth, s.n - at);
+    float values[kLaneWidth] = {};
+    for (std::size_t i = 0; i < s.inputs.size(); ++i) {
+      to_f32(s.dtype, s.inputs[i] + at * size, values, m);
+      std::memcpy(&x[i], values, sizeof values);
+    }
+    Lanes result;
+    kernel(static_cast<const Lanes*>(x), result);
+    std::memcpy(values, &result, sizeof values);
+    from_f32(s.dtype, values, s.out + at * size, m);
+  }
+}
+
+#if defined(__x86_64__)
+
+template <DType T>
+WELD_TARGET_AVX512 inline Lanes load16(const std::byte* p, __mmask16 mask) noexcept {
+  if constexpr (T == DType::kBF16) {
+    return x86::bf16_block_to_f32(_mm256_maskz_loadu_epi16(mask, p));
+  } else if constexpr (T == DType::kF16) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
+  } else {
+    return _mm512_maskz_loadu_ps(mask, p);
+  }
+}
+
+template <DType T>
+WELD_TARGET_AVX512 inline void store16(std::byte* p, Lanes v, __mmask16 mask) noexcept {
+  if constexpr (T == DType::kBF16) {
+    _mm256_mask_storeu_epi16(p, mask, x86::f32_block_to_bf16(_mm512_castps_si512(v)));
+  } else if constexpr (T == DType::kF16) {
+    _mm256_mask_storeu_epi16(p, mask, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+  } else {
+    _mm512_mask_storeu_ps(p, mask, v);
+  }
+}
+
+template <DType T, class Kernel>
+WELD_TARGET_AVX512 void run_fused(const LaneSpan& s, const Kernel& kernel) noexcept {
+  constexpr std::size_t size = T == DType::kF32 ? 4 : 2;
+  const std::size_t k = s.inputs.size();
+  Lanes x[kMaxLaneInputs];
+  Lanes result;
+  for (std::size_t at = 0; at < s.n; at += kLaneWidth) {
+    // Whole blocks under a full mask; the tail's masked-off lanes are neither read nor written.
+    const __mmask16 mask = s.n - at >= kLaneWidth ? __mmask16(0xffff) : x86::tail_mask(s.n - at);
+    for (std::size_t i = 0; i < k; ++i) x[i] = load16<T>(s.inputs[i] + at * size, mask);
+    kernel(static_cast<const Lanes*>(x), result);
+    store16<T>(s.out + at * size, result, mask);
+  }
+}
+
+#endif
+
+}  // namespace lanes_detail
+
+// out = kernel(x) for every 16 values, where x[i] holds input i's and kernel is a callable
+// `void (const Lanes* x, Lanes& out)` (declare it [[gnu::always_inline]], so that it is
+// compiled into the AVX-512 loop; it returns through `out` because a vector returned by value
+// changes the ABI between targets). Lanes past the end of a tail hold zeros or garbage and are not stored.
+// REQUIRES: is_lane_dtype(s.dtype), s.inputs.size() <= kMaxLaneInputs.
+template <class Kernel>
+void run_lanes(const LaneSpan& s, const Kernel& kernel) noexcept {
+#if defined(__x86_64__)
+  if (lanes_are_fused()) {
+    switch (s.dtype) {
+      case DType::kBF16: return lanes_detail::run_fused<DType::kBF16>(s, kernel);
+      case DType::kF16: return lanes_detail::run_fused<DType::kF16>(s, kernel);
+      default: return lanes_detail::run_fused<DType::kF32>(s, kernel);
+    }
+  }
+#endif
+  lanes_detail::run_converted(s, kernel);
+}
+
+}  // namespace weld
