@@ -149,7 +149,8 @@ struct MethodDescriptor {
   bool whole_rows = false;
   // Optional: merge_tile's arithmetic run through run_lanes (tensor/lanes.h) on the inputs'
   // own bytes. The executor uses it where that is fused (AVX-512) and the inputs and output
-  // share a dtype; it must give merge_tile's values bit for bit (tests/methods check).
+  // share a dtype; it must give merge_tile's values bit for bit, NaN's sign and payload
+  // aside (tests/methods check, with expect_lanes_match_tiles).
   void (*merge_lanes)(const MethodCall& call, const LaneTile& tile) noexcept = nullptr;
 };
 

@@ -29,9 +29,34 @@ WELD_VECTOR_CLONES void near_swap(const float* a, const float* b, float t, float
   }
 }
 
+std::size_t other_input(const MethodCall& call) { return *call.base == 0 ? 1 : 0; }
+
 void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
-  const std::size_t other = *call.base == 0 ? 1 : 0;
-  near_swap(tile.inputs[*call.base], tile.inputs[other], static_cast<float>(call.global(kT)), tile.out, tile.n);
+  near_swap(tile.inputs[*call.base], tile.inputs[other_input(call)], static_cast<float>(call.global(kT)),
+            tile.out, tile.n);
+}
+
+// near_swap over 16 lanes, with std::max and std::clamp spelt out as the comparisons they
+// make (so that NaN goes through them the same way).
+struct NearSwap {
+  float t;
+  std::size_t base, other;
+
+  [[gnu::always_inline]] void operator()(const Lanes* x, Lanes& out) const {
+    const Lanes& a = x[base];
+    const Lanes& b = x[other];
+    const Lanes zero = {}, one = zero + 1.0f, min_difference = zero + kMinDifference;
+    Lanes d;
+    lane_abs(a - b, d);
+    d = d < min_difference ? min_difference : d;
+    Lanes lambda = t / d;
+    lambda = lambda < zero ? zero : one < lambda ? one : lambda;
+    out = lambda * b + (1.0f - lambda) * a;
+  }
+};
+
+void merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+  run_lanes(tile.values, NearSwap{static_cast<float>(call.global(kT)), *call.base, other_input(call)});
 }
 
 }  // namespace
@@ -55,6 +80,7 @@ const MethodDescriptor kNearswap = {
         "two are within t of each other and less the further apart they are, so that only "
         "nearby values are swapped in.",
     .when_to_use = "blending a model into its base while leaving its largest departures out",
+    .merge_lanes = merge_lanes,
 };
 
 }  // namespace weld

@@ -110,24 +110,45 @@ WELD_VECTOR_CLONES void add_base(float* __restrict sum, const float* b, std::siz
 // vector is added to it.
 constexpr std::size_t kSumBlock = 2048;
 
+// The factor of input i's task vector: weight / divisor * lambda, in f32.
+float task_factor(const MethodCall& call, std::size_t input) {
+  const FamilyRow& row = kTaskArithmeticRow;
+  const double divisor = param_or(call, row, "normalize", {}, 0) != 0.0 ? scalar_divisor(call, row) : 1.0;
+  return static_cast<float>(param_or(call, row, "weight", input, 0.0) / divisor * param_or(call, row, "lambda", {}, 1.0));
+}
+
 // out = (0 + w_1 (x_1 - b) + w_2 (x_2 - b) + ...) + b, in that order.
 void merge_task_arithmetic_tile(const MethodCall& call, const Tile& tile) noexcept {
-  const FamilyRow& row = kTaskArithmeticRow;
   const std::size_t base = *call.base;
-  const double divisor = param_or(call, row, "normalize", {}, 0) != 0.0 ? scalar_divisor(call, row) : 1.0;
-  const double lambda = param_or(call, row, "lambda", {}, 1.0);
   for (std::size_t first = 0; first < tile.n; first += kSumBlock) {
     const std::size_t n = std::min(kSumBlock, tile.n - first);
     const float* b = tile.inputs[base] + first;
     float* sum = tile.out + first;
     std::fill_n(sum, n, 0.0f);
-    for (std::size_t i = 0; i < call.n_inputs; ++i) {
-      if (i == base) continue;
-      const float w = static_cast<float>(param_or(call, row, "weight", i, 0.0) / divisor * lambda);
-      add_weighted_delta(sum, tile.inputs[i] + first, b, w, n);
-    }
+    for (std::size_t i = 0; i < call.n_inputs; ++i)
+      if (i != base) add_weighted_delta(sum, tile.inputs[i] + first, b, task_factor(call, i), n);
     add_base(sum, b, n);
   }
+}
+
+// The same sum over 16 lanes, in the same order.
+struct TaskSum {
+  float factors[kMaxLaneInputs];
+  std::size_t n_inputs, base;
+
+  [[gnu::always_inline]] void operator()(const Lanes* x, Lanes& sum) const {
+    sum = Lanes{};
+    for (std::size_t i = 0; i < n_inputs; ++i)
+      if (i != base) sum += factors[i] * (x[i] - x[base]);
+    sum += x[base];
+  }
+};
+
+void merge_task_arithmetic_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+  TaskSum sum{{}, call.n_inputs, *call.base};
+  for (std::size_t i = 0; i < call.n_inputs; ++i)
+    if (i != *call.base) sum.factors[i] = task_factor(call, i);
+  run_lanes(tile.values, sum);
 }
 
 // What a tensor's merge needs of every task vector, found by prepare(): its sparsifier (with
@@ -287,7 +308,8 @@ constexpr MethodDescriptor family_method(std::string_view name, std::string_view
           .identity_input = nullptr,
           .description = description, .when_to_use = when_to_use,
           .prepare = elementwise ? nullptr : prepare_family<Row>,
-          .whole_rows = Row.sparsifier == Sparsifier::kDellaMagprune};
+          .whole_rows = Row.sparsifier == Sparsifier::kDellaMagprune,
+          .merge_lanes = elementwise ? merge_task_arithmetic_lanes : nullptr};
 }
 
 constexpr std::string_view kTiesPaper =

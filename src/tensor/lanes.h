@@ -9,11 +9,14 @@
 //
 // The values are the tile path's, bit for bit: loading converts exactly, storing rounds as
 // from_f32 does, and vector arithmetic is lane-wise IEEE arithmetic, as in the tile path
-// (-ffp-contract=off: see vector_clones.h). Without AVX-512, run_lanes converts 16 values at
+// (-ffp-contract=off: see vector_clones.h). Only which NaN comes out where two meet (its
+// sign and payload) may differ: x86 returns the first operand's, and compilers order the
+// operands of commutative operations as they please, in the tile path's loops too. Without AVX-512, run_lanes converts 16 values at
 // a time with the bulk conversions: the same values, for tests, and no faster than tiles.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <span>
 
@@ -24,7 +27,14 @@
 namespace weld {
 
 using Lanes = float __attribute__((vector_size(64)));
+// The lanes' bits, and what comparisons of Lanes give (all ones where true).
+using LaneBits = std::int32_t __attribute__((vector_size(64)));
 inline constexpr std::size_t kLaneWidth = 16;
+
+// |x| lane by lane: the sign bit cleared, as std::abs does (NaN stays NaN).
+[[gnu::always_inline]] inline void lane_abs(const Lanes& x, Lanes& out) {
+  out = reinterpret_cast<Lanes>(reinterpret_cast<LaneBits>(x) & 0x7fffffff);
+}
 // run_lanes's inputs at most (their 16 values wait on the stack while the kernel runs).
 inline constexpr std::size_t kMaxLaneInputs = 16;
 

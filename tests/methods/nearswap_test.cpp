@@ -66,5 +66,13 @@ TEST(Nearswap, LargeThresholdTakesTheOtherModel) {
               ElementsAre(-7.0f, 5.0f, 3.5f));
 }
 
+TEST(Nearswap, LanesMatchTilesBitForBit) {
+  for (const std::size_t base : {std::size_t{0}, std::size_t{1}}) {
+    const MethodCall call = make_call(nearswap(), 2, base, {}, {{"t", 0.3}});
+    for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
+      expect_lanes_match_tiles(nearswap(), call, lane_test_inputs(2, 500), dtype, 37);
+  }
+}
+
 }  // namespace
 }  // namespace weld::test

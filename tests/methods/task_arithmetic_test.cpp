@@ -18,6 +18,13 @@ TEST(TaskArithmetic, WeightedTaskVectorsTimesLambdaByHand) {
   EXPECT_THAT(run_tile(ta(), call, kInputs), testing::ElementsAre(2.0f, 4.0f, 1.0f));
 }
 
+TEST(TaskArithmetic, LanesMatchTilesBitForBit) {
+  const MethodCall call = make_call(ta(), 4, 1, {{"weight", {0.5, kNaN, -1.25, 0.0}}}, {{"lambda", 0.9}, {"normalize", 1}});
+  for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
+    for (const std::size_t tile : {std::size_t{700}, std::size_t{33}})
+      expect_lanes_match_tiles(ta(), call, lane_test_inputs(4, 700), dtype, tile);
+}
+
 TEST(TaskArithmetic, NormalizeDividesByTheWeightSum) {
   const MethodCall call =
       make_call(ta(), 3, 0, {{"weight", {kNaN, 0.5, 1}}}, {{"lambda", 2}, {"normalize", 1}});
