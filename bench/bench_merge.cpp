@@ -5,14 +5,18 @@
 //
 // Generates (once) a base and two fine-tunes shaped like a 1B-parameter Llama with
 // `weld synth` (hidden 2048, 22 layers or 44 with --double-layers, intermediate 5632, vocab
-// 32000, bf16, 2 GB shards; --small is a quick 2-layer version), reads them all once so the
-// page cache is warm, then for each run and method times the floor program on the method's
-// input files and `weld merge` of that method, one after the other. It reports medians, the
+// 32000, bf16, 2 GB shards; --small is a quick 2-layer version), then for each run and method
+// times the floor program on the method's input files and `weld merge` of that method, one
+// after the other, with a warm page cache. It reports medians, the
 // ratio to the floor, GB/s of bytes read plus written, and the peak anonymous memory
 // (RssAnon high-water, sampled every 2 ms: memory-mapped file pages do not count).
 //
-// Before each timed command it writes and deletes a file of the output's size (see
-// refresh_free_memory), so that the floor and weld start from the same free memory.
+// Before each timed command it reads that command's inputs again and then writes and deletes
+// a file of the output's size (see refresh_free_memory), so that the floor and weld both start
+// from a warm page cache and the same free memory. (The inputs are read again because a
+// virtual machine may page out page cache that has gone unread for a while: the one
+// docs/performance.md names runs DAMON with a pageout scheme, which dropped idle input pages
+// between runs, so that some runs read them from disk.)
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -215,12 +219,6 @@ int main(int argc, char** argv) {
 
   std::vector<Result> results;
   for (const std::string& method : o.methods) results.push_back({method, {}, {}, 0, 0, 0, false});
-  std::vector<std::string> all_inputs;
-  for (const char* m : {"base", "ft-1", "ft-2"})
-    for (const std::string& f : safetensors_files(models / m)) all_inputs.push_back(f);
-  std::vector<std::string> warm = {o.floor, out_file, "0"};
-  warm.insert(warm.end(), all_inputs.begin(), all_inputs.end());
-  run(warm);  // page cache warm: every input read once before anything is timed
 
   for (int r = 0; r < o.runs; ++r) {
     for (Result& res : results) {
@@ -236,14 +234,19 @@ int main(int argc, char** argv) {
       }
       res.bytes = in_bytes + out_bytes;
       const fs::path refresh_file = work / "refresh.tmp";
-      ::sync();  // the previous run's output is on disk, not being written back during this one
-      refresh_free_memory(refresh_file, out_bytes);
+      std::vector<std::string> read_inputs = floor_args;
+      read_inputs[2] = "0";  // the floor program, writing nothing
+      const auto prepare = [&] {
+        ::sync();  // the previous run's output is on disk, not being written back during this one
+        run(read_inputs);
+        refresh_free_memory(refresh_file, out_bytes);
+      };
+      prepare();
       const Measurement floor = run(floor_args);
       fs::remove(out_file);
       const fs::path out_dir = work / ("out-" + res.method);
       fs::remove_all(out_dir);
-      ::sync();
-      refresh_free_memory(refresh_file, out_bytes);
+      prepare();
       const Measurement merge = run({o.weld, "merge", "-q", config.string(), out_dir.string()});
       fs::remove_all(out_dir);
       res.floor_seconds.push_back(floor.seconds);

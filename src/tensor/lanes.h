@@ -29,6 +29,9 @@ namespace weld {
 using Lanes = float __attribute__((vector_size(64)));
 // The lanes' bits, and what comparisons of Lanes give (all ones where true).
 using LaneBits = std::int32_t __attribute__((vector_size(64)));
+// The same 16 lanes in double, for kernels that compute in double: convert with
+// __builtin_convertvector (exact one way, rounded to nearest the other, as static_cast).
+using DoubleLanes = double __attribute__((vector_size(128)));
 inline constexpr std::size_t kLaneWidth = 16;
 
 // |x| lane by lane: the sign bit cleared, as std::abs does (NaN stays NaN).

@@ -91,6 +91,18 @@ TEST(Slerp, TinyTensorsAreNotNormalised) {
   EXPECT_THAT(slerp_merge({5e-9f, 0}, {1, 0}, 0.5), ElementsAre(FloatEq(kRootHalf), 0.0f));
 }
 
+TEST(Slerp, LanesMatchTilesBitForBit) {
+  for (const std::size_t base : {std::size_t{0}, std::size_t{1}}) {
+    const MethodCall call = make_call(slerp(), 2, base, {}, {{"t", 0.3}});
+    // Finite values (a NaN or infinity anywhere makes the angle NaN), subnormals among them.
+    std::vector<std::vector<float>> inputs = random_inputs(2, 500, 0.5);
+    inputs[0][7] = 1e-40f;
+    inputs[1][9] = -3e-39f;
+    for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
+      expect_lanes_match_tiles(slerp(), call, inputs, dtype, 37);
+  }
+}
+
 TEST(Slerp, TheBaseIsV0WhereverItIs) {
   EXPECT_EQ(slerp_merge({2, 0}, {0, 4}, 0.25, 1), slerp_merge({2, 0}, {0, 4}, 0.25, 0));
   EXPECT_EQ(slerp_merge({0.5f, 7}, {1, -4}, 0.0, 1), (std::vector<float>{0.5f, 7}));
