@@ -44,7 +44,7 @@ class LanesTest : public testing::TestWithParam<DType> {};
 TEST_P(LanesTest, BothPathsGiveTheElementwiseResultForEveryLength) {
   const DType dtype = GetParam();
   const std::size_t size = dtype_size(dtype);
-  for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{17},
+  for (const std::size_t n : {std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{17},
                               std::size_t{100}, std::size_t{1024}}) {
     std::vector<std::vector<std::byte>> inputs;
     std::vector<const std::byte*> ptrs;
@@ -70,6 +70,15 @@ TEST_P(LanesTest, BothPathsGiveTheElementwiseResultForEveryLength) {
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, LanesTest, testing::Values(DType::kBF16, DType::kF16, DType::kF32),
                          [](const testing::TestParamInfo<DType>& p) { return std::string(dtype_name(p.param)); });
+
+TEST(Lanes, NoValuesWriteNothing) {
+  const std::byte input[2] = {};
+  const std::byte* inputs[3] = {input, input, input};
+  std::byte out[4] = {std::byte{0x77}, std::byte{0x77}, std::byte{0x77}, std::byte{0x77}};
+  run_lanes(LaneSpan{inputs, out, 0, DType::kBF16}, MixKernel{});
+  lanes_detail::run_converted(LaneSpan{inputs, out, 0, DType::kBF16}, MixKernel{});
+  for (const std::byte b : out) EXPECT_EQ(b, std::byte{0x77});
+}
 
 TEST(Lanes, OnlyTheArithmeticDtypesAreLaneDtypes) {
   EXPECT_TRUE(is_lane_dtype(DType::kBF16));
