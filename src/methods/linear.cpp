@@ -75,10 +75,11 @@ struct WeightedSum {
   }
 };
 
-void merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
   WeightedSum sum{{}, call.n_inputs};
   for (std::size_t i = 0; i < call.n_inputs; ++i) sum.factors[i] = factor_of(call, i);
   run_lanes(tile.values, sum);
+  return true;
 }
 
 }  // namespace

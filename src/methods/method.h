@@ -109,6 +109,9 @@ class TensorReader {
                              const std::function<bool(const Tile& tile)>& fn) const = 0;
   // The same over the whole tensor.
   void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const { for_each_tile(0, numel, fn); }
+  // The inputs' own bytes, the whole tensor (out null), where the executor merges it on the
+  // fused path: a pass may then read them with fused kernels, which give the values of tiles.
+  virtual std::optional<LaneSpan> lane_inputs() const { return std::nullopt; }
 
   const std::uint64_t numel;
   const std::span<const std::uint64_t> shape;
@@ -150,8 +153,9 @@ struct MethodDescriptor {
   // Optional: merge_tile's arithmetic run through run_lanes (tensor/lanes.h) on the inputs'
   // own bytes. The executor uses it where that is fused (AVX-512) and the inputs and output
   // share a dtype; it must give merge_tile's values bit for bit, NaN's sign and payload
-  // aside (tests/methods check, with expect_lanes_match_tiles).
-  void (*merge_lanes)(const MethodCall& call, const LaneTile& tile) noexcept = nullptr;
+  // aside (tests/methods check, with expect_lanes_match_tiles). Returns false, having written
+  // nothing, where this tensor's statistics need merge_tile (DELLA ranking rows, say).
+  bool (*merge_lanes)(const MethodCall& call, const LaneTile& tile) noexcept = nullptr;
 };
 
 inline constexpr std::size_t kUnbounded = static_cast<std::size_t>(-1);

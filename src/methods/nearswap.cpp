@@ -55,8 +55,9 @@ struct NearSwap {
   }
 };
 
-void merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
   run_lanes(tile.values, NearSwap{static_cast<float>(call.global(kT)), *call.base, other_input(call)});
+  return true;
 }
 
 }  // namespace

@@ -90,9 +90,10 @@ struct Interpolate {
   }
 };
 
-void merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
   const auto& stats = static_cast<const SlerpStats&>(*tile.stats);
   run_lanes(tile.values, Interpolate{stats.c0, stats.c1, *call.base, other(call)});
+  return true;
 }
 
 }  // namespace

@@ -34,23 +34,18 @@ std::uint64_t truncated_count(double fraction, std::uint64_t n) {
 }
 
 // Keeps the elements of d whose (key, index) pair lies in [first_kept, first_dropped), d[j]
-// being element first + j. The pairs are compared as two 32-bit halves, which the compiler
-// turns into vector compares.
+// being element first + j.
 WELD_VECTOR_CLONES void keep_pairs_between(float* d, std::size_t n, std::uint32_t first, bool complement,
                                            std::uint64_t first_kept, std::uint64_t first_dropped) noexcept {
-  const auto kept_key = static_cast<std::uint32_t>(first_kept >> 32);
-  const auto kept_index = static_cast<std::uint32_t>(first_kept);
-  const auto dropped_key = static_cast<std::uint32_t>(first_dropped >> 32);
-  const auto dropped_index = static_cast<std::uint32_t>(first_dropped);
   const std::uint32_t flip = complement ? 0xffffffffu : 0u;
   for (std::size_t j = 0; j < n; ++j) {
     std::uint32_t bits;
     __builtin_memcpy(&bits, &d[j], sizeof bits);
     const std::uint32_t key = (bits & 0x7fffffffu) ^ flip;
     const std::uint32_t index = first + static_cast<std::uint32_t>(j);
-    const bool from_first = (key > kept_key) | ((key == kept_key) & (index >= kept_index));
-    const bool before_dropped = (key < dropped_key) | ((key == dropped_key) & (index < dropped_index));
-    d[j] = from_first & before_dropped ? d[j] : 0.0f;
+    bool kept;
+    pair_between(key, index, first_kept, first_dropped, kept);
+    d[j] = kept ? d[j] : 0.0f;
   }
 }
 
@@ -187,6 +182,14 @@ void TaskVectorSparsifier::add_l1_norms(const float* x, const float* b, std::uin
   }
 }
 
+void TaskVectorSparsifier::add_l1_norms_lanes(const std::byte* x, const std::byte* b, DType dtype,
+                                              std::uint64_t begin, std::size_t n, LaneSum& before, LaneSum& after) {
+  WELD_CHECK(l1_rescale_ && has_fused_l1_pass());
+  if (pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
+  random_keep_l1_lanes(x, b, dtype, rng_, static_cast<float>(args_.density), begin, n, pending_bits_.data(), before,
+                       after);
+}
+
 void TaskVectorSparsifier::weighted_delta(const float* x, const float* b, std::uint64_t begin, std::size_t n,
                                           float weight, float* out, Into into, Scratch& scratch) const {
   if (keep_all_ || !kept_bits_.empty()) {
@@ -269,6 +272,41 @@ void TaskVectorSparsifier::mask_by_rank(std::span<float> d, std::uint64_t begin)
 
 void TaskVectorSparsifier::rescale(std::span<float> d) const noexcept {
   if (scaled_) scale_by(d.data(), d.size(), scale_);
+}
+
+std::optional<LaneMask> TaskVectorSparsifier::lane_mask() const noexcept {
+  LaneMask m{.scaled = scaled_, .scale = scale_};
+  if (keep_all_) return m;
+  if (!kept_bits_.empty()) {
+    m.kind = LaneMask::Kind::kBits;
+    m.bits = kept_bits_.data();
+    m.bit_bytes = kept_bits_.size();
+    return m;
+  }
+  if (drop_all_) {
+    m.kind = LaneMask::Kind::kNone;
+    return m;
+  }
+  switch (method_) {
+    case Sparsifier::kNone:
+      return m;
+    case Sparsifier::kMagnitude:
+    case Sparsifier::kMagnitudeOutliers:
+      m.kind = LaneMask::Kind::kRankPairs;
+      m.first_kept = first_kept_;
+      m.first_dropped = first_dropped_;
+      m.flip = method_ == Sparsifier::kMagnitude ? 0xffffffffu : 0u;
+      return m;
+    case Sparsifier::kRandom:
+      m.kind = LaneMask::Kind::kDraws;
+      m.rng = &rng_;
+      m.keep = static_cast<float>(args_.density);
+      m.keep_scale = args_.rescale && args_.rescale_by_probability ? 1.0f / m.keep : 1.0f;
+      return m;
+    case Sparsifier::kDellaMagprune:
+      break;
+  }
+  return std::nullopt;
 }
 
 void sparsify(Sparsifier method, std::span<float> delta, const SparsifyArgs& args, Scratch* scratch) {

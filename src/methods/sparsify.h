@@ -19,11 +19,13 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "methods/scratch.h"
+#include "tensor/lanes.h"
 #include "tensor/lane_sum.h"
 #include "tensor/masked_delta.h"
 #include "tensor/rng.h"
@@ -44,6 +46,83 @@ struct SparsifyArgs {
   std::size_t row_length;  // della_magprune ranks within rows of this length (the last axis)
   std::uint64_t seed;      // random and della_magprune draw element i of the stream `key`
   std::string_view key;
+};
+
+// Whether the (key, index) pair lies in [first_kept, first_dropped), for one key or lanes of
+// them: the pairs are compared as two 32-bit halves, which vectorises.
+template <class U32, class Mask>
+[[gnu::always_inline]] inline void pair_between(const U32& key, const U32& index, std::uint64_t first_kept,
+                                                std::uint64_t first_dropped, Mask& between) noexcept {
+  const auto kept_key = static_cast<std::uint32_t>(first_kept >> 32);
+  const auto kept_index = static_cast<std::uint32_t>(first_kept);
+  const auto dropped_key = static_cast<std::uint32_t>(first_dropped >> 32);
+  const auto dropped_index = static_cast<std::uint32_t>(first_dropped);
+  const auto from_first = (key > kept_key) | ((key == kept_key) & (index >= kept_index));
+  const auto before_dropped = (key < dropped_key) | ((key == dropped_key) & (index < dropped_index));
+  between = from_first & before_dropped;
+}
+
+// What a TaskVectorSparsifier does to 16 elements of its task vector on the fused path
+// (tensor/lanes.h): the same operations as mask() then rescale(), in the same order.
+struct LaneMask {
+  enum class Kind { kAll, kNone, kBits, kRankPairs, kDraws };
+  Kind kind = Kind::kAll;
+  const std::uint8_t* bits = nullptr;  // kBits: the kept bits (tensor/bitmask.h)
+  std::uint64_t bit_bytes = 0;
+  std::uint64_t first_kept = 0, first_dropped = 0;  // kRankPairs, as keep_pairs_between
+  std::uint32_t flip = 0;
+  const CounterRng* rng = nullptr;  // kDraws: kept where the draw is below keep, times keep_scale
+  float keep = 1.0f, keep_scale = 1.0f;
+  bool scaled = false;  // then times scale, in double
+  double scale = 1.0;
+
+  // d = rescale(mask(d)) for the elements [index, index + 16) of the task vector.
+  [[gnu::always_inline]] void apply(Lanes& d, std::uint64_t index) const noexcept {
+    switch (kind) {
+      case Kind::kAll: return apply_as<Kind::kAll>(d, index);
+      case Kind::kNone: return apply_as<Kind::kNone>(d, index);
+      case Kind::kBits: return apply_as<Kind::kBits>(d, index);
+      case Kind::kRankPairs: return apply_as<Kind::kRankPairs>(d, index);
+      case Kind::kDraws: return apply_as<Kind::kDraws>(d, index);
+    }
+  }
+  // The same for a mask known to be of kind K, which spares a loop the switch.
+  template <Kind K>
+  [[gnu::always_inline]] void apply_as(Lanes& d, std::uint64_t index) const noexcept {
+    const LaneBits iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    if constexpr (K == Kind::kNone) {
+      d = Lanes{};
+    } else if constexpr (K == Kind::kBits) {
+      const LaneBits set = ((LaneBits{} + static_cast<std::int32_t>(bits16(index))) >> iota & 1) != 0;
+      lane_select(set, d, Lanes{}, d);
+    } else if constexpr (K == Kind::kRankPairs) {
+      using U32 = std::uint32_t __attribute__((vector_size(64)));
+      const U32 key = (reinterpret_cast<U32>(d) & 0x7fffffffu) ^ flip;
+      const U32 at = static_cast<std::uint32_t>(index) + reinterpret_cast<U32>(iota);
+      LaneBits kept;
+      pair_between(key, at, first_kept, first_dropped, kept);
+      lane_select(kept, d, Lanes{}, d);
+    } else if constexpr (K == Kind::kDraws) {
+      Lanes u;
+      rng->draw_lanes(index, u);
+      lane_select(u < keep, d * keep_scale, Lanes{}, d);
+    }
+    if (scaled) d = __builtin_convertvector(__builtin_convertvector(d, DoubleLanes) * scale, Lanes);
+  }
+
+ private:
+  // The bits of elements [index, index + 16), the first in bit 0.
+  [[gnu::always_inline]] std::uint32_t bits16(std::uint64_t index) const noexcept {
+    const std::uint64_t byte = index / 8;
+    std::uint32_t word = 0;
+    if (index % 8 == 0 && byte + 2 <= bit_bytes) {
+      std::uint16_t two;
+      __builtin_memcpy(&two, bits + byte, sizeof two);
+      return two;
+    }
+    for (std::uint64_t k = 0; k < 3 && byte + k < bit_bytes; ++k) word |= std::uint32_t{bits[byte + k]} << (8 * k);
+    return (word >> (index % 8)) & 0xffffu;
+  }
 };
 
 class TaskVectorSparsifier {
@@ -73,6 +152,11 @@ class TaskVectorSparsifier {
   // again. REQUIRES: needs_l1_norms().
   void add_l1_norms(const float* x, const float* b, std::uint64_t begin, std::size_t n, LaneSum& before,
                     LaneSum& after, Scratch& scratch);
+  // Whether add_l1_norms_lanes() can make the L1 pass: the random sparsifier draws in registers.
+  bool has_fused_l1_pass() const noexcept { return method_ == Sparsifier::kRandom; }
+  // add_l1_norms() from the inputs' own bytes (tensor/lanes.h). REQUIRES: has_fused_l1_pass().
+  void add_l1_norms_lanes(const std::byte* x, const std::byte* b, DType dtype, std::uint64_t begin, std::size_t n,
+                          LaneSum& before, LaneSum& after);
 
   // weight * rescale(mask(x - b)) over elements [begin, begin + n) of the task vector, stored
   // in out or added to it. REQUIRES: whole rows when needs_whole_rows().
@@ -87,6 +171,9 @@ class TaskVectorSparsifier {
   void mask(std::span<float> d, std::uint64_t begin, Scratch& scratch) const;
   // Multiplies by the L1 ratio, when set_l1_norms() gave one.
   void rescale(std::span<float> d) const noexcept;
+  // mask() and rescale() for the fused path, once the statistics are set; none where mask()
+  // needs whole rows.
+  std::optional<LaneMask> lane_mask() const noexcept;
 
  private:
   Sparsifier method_;

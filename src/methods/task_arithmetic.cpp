@@ -144,11 +144,12 @@ struct TaskSum {
   }
 };
 
-void merge_task_arithmetic_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+bool merge_task_arithmetic_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
   TaskSum sum{{}, call.n_inputs, *call.base};
   for (std::size_t i = 0; i < call.n_inputs; ++i)
     if (i != *call.base) sum.factors[i] = task_factor(call, i);
   run_lanes(tile.values, sum);
+  return true;
 }
 
 // What a tensor's merge needs of every task vector, found by prepare(): its sparsifier (with
@@ -217,19 +218,39 @@ void find_thresholds(const MethodCall& call, FamilyStats& stats, const TensorRea
   }
 }
 
+// Elements the fused L1 pass takes at a time: the base's block stays in L1 while each task
+// vector reads it.
+constexpr std::size_t kFusedL1Block = 4096;
+
 void find_l1_norms(const MethodCall& call, FamilyStats& stats, const TensorReader& reader) {
   const std::size_t n_models = stats.sparsifiers.size();
   std::vector<LaneSum> before(n_models), after(n_models);
-  bool any = false;
-  for (const TaskVectorSparsifier& s : stats.sparsifiers) any = any || s.needs_l1_norms();
+  bool any = false, fused = true;
+  for (const TaskVectorSparsifier& s : stats.sparsifiers) {
+    any = any || s.needs_l1_norms();
+    fused = fused && (!s.needs_l1_norms() || s.has_fused_l1_pass());
+  }
   if (!any) return;
-  reader.for_each_tile([&](const Tile& tile) {
-    for (std::size_t k = 0; k < n_models; ++k)
-      if (stats.sparsifiers[k].needs_l1_norms())
-        stats.sparsifiers[k].add_l1_norms(tile.inputs[stats.inputs[k]], tile.inputs[*call.base], tile.begin, tile.n,
-                                          before[k], after[k], *tile.scratch);
-    return true;
-  });
+  const std::optional<LaneSpan> lanes = fused ? reader.lane_inputs() : std::nullopt;
+  if (lanes) {
+    const std::size_t size = dtype_size(lanes->dtype);
+    for (std::uint64_t first = 0; first < reader.numel; first += kFusedL1Block) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kFusedL1Block, reader.numel - first));
+      for (std::size_t k = 0; k < n_models; ++k)
+        if (stats.sparsifiers[k].needs_l1_norms())
+          stats.sparsifiers[k].add_l1_norms_lanes(lanes->inputs[stats.inputs[k]] + first * size,
+                                                  lanes->inputs[*call.base] + first * size, lanes->dtype, first, n,
+                                                  before[k], after[k]);
+    }
+  } else {
+    reader.for_each_tile([&](const Tile& tile) {
+      for (std::size_t k = 0; k < n_models; ++k)
+        if (stats.sparsifiers[k].needs_l1_norms())
+          stats.sparsifiers[k].add_l1_norms(tile.inputs[stats.inputs[k]], tile.inputs[*call.base], tile.begin, tile.n,
+                                            before[k], after[k], *tile.scratch);
+      return true;
+    });
+  }
   for (std::size_t k = 0; k < n_models; ++k)
     if (stats.sparsifiers[k].needs_l1_norms()) stats.sparsifiers[k].set_l1_norms(before[k].value(), after[k].value());
 }
@@ -281,6 +302,97 @@ void merge_family_tile(const MethodCall& call, const Tile& tile) noexcept {
   }
 }
 
+// What merge_family_tile needs of a tensor, for the fused path.
+struct FamilyTerms {
+  std::size_t n_models = 0, base = 0;
+  std::size_t inputs[kMaxLaneInputs];
+  float weights[kMaxLaneInputs];
+  LaneMask masks[kMaxLaneInputs];
+  std::uint64_t begin = 0;  // the tile's first element
+  bool consensus = false, normalize = false;
+  float lambda = 1.0f, divisor = 1.0f;  // divisor: without consensus
+};
+
+// Every mask's kind when they share one (the usual case: the compiler then keeps the mask's
+// constants in registers), or kMixedKinds.
+constexpr int kMixedKinds = -1;
+
+// merge_family_tile over 16 lanes, with the same operations in the same order.
+template <int kKind>
+struct FamilyLanes {
+  FamilyTerms terms;
+
+  [[gnu::always_inline]] void operator()(const Lanes* x, std::size_t at, Lanes& out) const {
+    const FamilyTerms& f = terms;
+    Lanes weighted[kMaxLaneInputs];
+    Lanes mixed{};
+    for (std::size_t k = 0; k < f.n_models; ++k) {
+      Lanes d = x[f.inputs[k]] - x[f.base];
+      if constexpr (kKind == kMixedKinds) f.masks[k].apply(d, f.begin + at);
+      else f.masks[k].template apply_as<static_cast<LaneMask::Kind>(kKind)>(d, f.begin + at);
+      weighted[k] = d * f.weights[k];
+      mixed += weighted[k];  // without consensus the mixture; with it, the sum that elects signs
+    }
+    if (!f.consensus) {
+      if (f.normalize) out = x[f.base] + f.lambda * (mixed / f.divisor);
+      else out = x[f.base] + f.lambda * mixed;
+      return;
+    }
+    Lanes sign;
+    lane_select(mixed >= 0.0f, Lanes{} + 1.0f, Lanes{} - 1.0f, sign);
+    Lanes kept{}, kept_weight{};
+    for (std::size_t k = 0; k < f.n_models; ++k) {
+      const LaneBits agrees = weighted[k] * sign > 0.0f;
+      Lanes value, weight;
+      lane_select(agrees, weighted[k], Lanes{}, value);
+      lane_select(agrees, Lanes{} + f.weights[k], Lanes{}, weight);
+      kept += value;
+      kept_weight += weight;
+    }
+    Lanes divisors;
+    lane_select(kept_weight == 0.0f, Lanes{} + 1.0f, kept_weight, divisors);
+    if (f.normalize) out = x[f.base] + f.lambda * (kept / divisors);
+    else out = x[f.base] + f.lambda * kept;
+  }
+};
+
+bool merge_family_lanes(const MethodCall& call, const FamilyRow& row, const LaneTile& tile) noexcept {
+  const auto& stats = static_cast<const FamilyStats&>(*tile.stats);
+  FamilyTerms f;
+  f.n_models = stats.inputs.size();
+  int kind = kMixedKinds;
+  for (std::size_t k = 0; k < f.n_models; ++k) {
+    const std::optional<LaneMask> mask = stats.sparsifiers[k].lane_mask();
+    if (!mask) return false;
+    f.masks[k] = *mask;
+    f.inputs[k] = stats.inputs[k];
+    f.weights[k] = static_cast<float>(stats.weights[k]);
+    const int this_kind = static_cast<int>(mask->kind);
+    kind = k == 0 || kind == this_kind ? this_kind : kMixedKinds;
+  }
+  f.base = *call.base;
+  f.begin = tile.begin;
+  f.consensus = row.consensus;
+  f.normalize = param_or(call, row, "normalize", {}, 0.0) != 0.0;
+  f.lambda = static_cast<float>(param_or(call, row, "lambda", {}, 1.0));
+  f.divisor = static_cast<float>(scalar_divisor(call, row));
+  using Kind = LaneMask::Kind;
+  switch (kind) {
+    case static_cast<int>(Kind::kBits): run_lanes(tile.values, FamilyLanes<static_cast<int>(Kind::kBits)>{f}); break;
+    case static_cast<int>(Kind::kRankPairs):
+      run_lanes(tile.values, FamilyLanes<static_cast<int>(Kind::kRankPairs)>{f});
+      break;
+    case static_cast<int>(Kind::kDraws): run_lanes(tile.values, FamilyLanes<static_cast<int>(Kind::kDraws)>{f}); break;
+    default: run_lanes(tile.values, FamilyLanes<kMixedKinds>{f});
+  }
+  return true;
+}
+
+template <const FamilyRow& Row>
+bool merge_family_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+  return merge_family_lanes(call, Row, tile);
+}
+
 template <const FamilyRow& Row>
 void validate_family(const MethodCall& call) {
   if (Row.sparsifier != Sparsifier::kDellaMagprune) return;
@@ -309,7 +421,7 @@ constexpr MethodDescriptor family_method(std::string_view name, std::string_view
           .description = description, .when_to_use = when_to_use,
           .prepare = elementwise ? nullptr : prepare_family<Row>,
           .whole_rows = Row.sparsifier == Sparsifier::kDellaMagprune,
-          .merge_lanes = elementwise ? merge_task_arithmetic_lanes : nullptr};
+          .merge_lanes = elementwise ? merge_task_arithmetic_lanes : merge_family_lanes<Row>};
 }
 
 constexpr std::string_view kTiesPaper =

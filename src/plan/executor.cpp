@@ -148,11 +148,28 @@ std::span<const float* const> load_inputs(const MergePlan& plan, const TensorPla
   return {buffers.input_ptrs.data(), t.inputs.size()};
 }
 
+// Whether a tensor is merged on the fused path (tensor/lanes.h): the method has one, this
+// machine fuses, and the inputs are already in the output's dtype, which is computed in.
+bool uses_lanes(const MergePlan& plan, const TensorPlan& t) {
+  if (!plan.method->merge_lanes || !lanes_are_fused() || t.copy_input) return false;
+  if (!is_lane_dtype(t.dtype) || t.inputs.size() > kMaxLaneInputs) return false;
+  if (plan.compute_dtype && *plan.compute_dtype != t.dtype) return false;
+  return std::all_of(t.inputs.begin(), t.inputs.end(),
+                     [&](const PlannedInput& input) { return input.tensor.info->dtype == t.dtype; });
+}
+
 // What a streamed method's prepare() reads through: the worker's tile buffers.
 class MappedTensorReader final : public TensorReader {
  public:
   MappedTensorReader(const MergePlan& plan, const TensorPlan& t, WorkerBuffers& buffers)
-      : TensorReader(t.numel, t.shape, t.name, plan.seed), plan_(plan), t_(t), buffers_(buffers) {}
+      : TensorReader(t.numel, t.shape, t.name, plan.seed), plan_(plan), t_(t), buffers_(buffers) {
+    for (const PlannedInput& input : t.inputs) input_bytes_.push_back(input.tensor.data().data());
+  }
+
+  std::optional<LaneSpan> lane_inputs() const override {
+    if (!uses_lanes(plan_, t_)) return std::nullopt;
+    return LaneSpan{input_bytes_, nullptr, static_cast<std::size_t>(numel), t_.dtype};
+  }
 
   void for_each_tile(std::uint64_t first, std::uint64_t end,
                      const std::function<bool(const Tile& tile)>& fn) const override {
@@ -170,6 +187,7 @@ class MappedTensorReader final : public TensorReader {
   const MergePlan& plan_;
   const TensorPlan& t_;
   WorkerBuffers& buffers_;
+  std::vector<const std::byte*> input_bytes_;
 };
 
 // A whole tensor in memory, every element of every input (--whole-tensors).
@@ -200,6 +218,7 @@ class WholeTensorReader final : public TensorReader {
   const WholeTensor& t_;
 };
 
+// For the whole-tensor path.
 void write_f32(const TensorPlan& t, std::size_t tensor, std::uint64_t begin, const float* values,
                std::size_t n, WriteBehind& writer) {
   const std::size_t out_size = dtype_size(t.dtype);
@@ -213,43 +232,32 @@ void round_result(const MergePlan& plan, const TensorPlan& t, float* values, std
   if (plan.compute_dtype && *plan.compute_dtype != t.dtype) round_through(*plan.compute_dtype, values, n);
 }
 
-// Whether a tensor is merged on the fused path (tensor/lanes.h): the method has one, this
-// machine fuses, and the inputs are already in the output's dtype, which is computed in.
-bool uses_lanes(const MergePlan& plan, const TensorPlan& t) {
-  if (!plan.method->merge_lanes || !lanes_are_fused() || t.copy_input) return false;
-  if (!is_lane_dtype(t.dtype) || t.inputs.size() > kMaxLaneInputs) return false;
-  if (plan.compute_dtype && *plan.compute_dtype != t.dtype) return false;
-  return std::all_of(t.inputs.begin(), t.inputs.end(),
-                     [&](const PlannedInput& input) { return input.tensor.info->dtype == t.dtype; });
-}
-
-// The fused path: each tile goes from the mapped inputs into a write-behind buffer.
-void merge_chunk_lanes(const MergePlan& plan, std::size_t tensor, const Task& c, const TensorStats* stats,
-                       WriteBehind& writer, WorkerBuffers& buffers) {
-  const TensorPlan& t = plan.tensors[tensor];
-  const std::size_t step = tile_elements(plan, t), size = dtype_size(t.dtype);
-  for (std::uint64_t begin = c.begin; begin < c.end; begin += step) {
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, c.end - begin));
-    for (std::size_t i = 0; i < t.inputs.size(); ++i)
-      buffers.input_bytes[i] = t.inputs[i].tensor.data().data() + begin * size;
-    const std::span<std::byte> bytes = writer.acquire();
-    const LaneSpan values{{buffers.input_bytes.data(), t.inputs.size()}, bytes.data(), n, t.dtype};
-    plan.method->merge_lanes(t.call, LaneTile{values, begin, stats});
-    writer.submit(bytes, n * size, tensor, begin * size);
-  }
+// The fused path: a tile goes from the mapped inputs into the write-behind buffer `bytes`.
+// False where the method needs merge_tile for this tensor.
+bool merge_tile_lanes(const MergePlan& plan, const TensorPlan& t, std::uint64_t begin, std::size_t n,
+                      const TensorStats* stats, std::span<std::byte> bytes, WorkerBuffers& buffers) {
+  const std::size_t size = dtype_size(t.dtype);
+  for (std::size_t i = 0; i < t.inputs.size(); ++i)
+    buffers.input_bytes[i] = t.inputs[i].tensor.data().data() + begin * size;
+  const LaneSpan values{{buffers.input_bytes.data(), t.inputs.size()}, bytes.data(), n, t.dtype};
+  return plan.method->merge_lanes(t.call, LaneTile{values, begin, stats});
 }
 
 void merge_chunk(const MergePlan& plan, std::size_t tensor, const Task& c, const TensorStats* stats,
                  WriteBehind& writer, WorkerBuffers& buffers) {
   const TensorPlan& t = plan.tensors[tensor];
-  if (uses_lanes(plan, t)) return merge_chunk_lanes(plan, tensor, c, stats, writer, buffers);
-  const std::size_t step = tile_elements(plan, t);
+  const bool lanes = uses_lanes(plan, t);
+  const std::size_t step = tile_elements(plan, t), size = dtype_size(t.dtype);
   for (std::uint64_t begin = c.begin; begin < c.end; begin += step) {
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, c.end - begin));
-    plan.method->merge_tile(t.call, Tile{load_inputs(plan, t, begin, n, buffers), buffers.out.data(), n,
-                                         begin, stats, &buffers.scratch});
-    round_result(plan, t, buffers.out.data(), n);
-    write_f32(t, tensor, begin, buffers.out.data(), n, writer);
+    const std::span<std::byte> bytes = writer.acquire();
+    if (!lanes || !merge_tile_lanes(plan, t, begin, n, stats, bytes, buffers)) {
+      plan.method->merge_tile(t.call, Tile{load_inputs(plan, t, begin, n, buffers), buffers.out.data(), n,
+                                           begin, stats, &buffers.scratch});
+      round_result(plan, t, buffers.out.data(), n);
+      from_f32(t.dtype, buffers.out.data(), bytes.data(), n);
+    }
+    writer.submit(bytes, n * size, tensor, begin * size);
   }
 }
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <type_traits>
 
 #include "io/dtype.h"
 #include "tensor/convert.h"
@@ -38,6 +39,11 @@ inline constexpr std::size_t kLaneWidth = 16;
 [[gnu::always_inline]] inline void lane_abs(const Lanes& x, Lanes& out) {
   out = reinterpret_cast<Lanes>(reinterpret_cast<LaneBits>(x) & 0x7fffffff);
 }
+// out = where ? a : b lane by lane, `where` being a comparison's result (clang's C++ has no
+// ?: on these vectors).
+[[gnu::always_inline]] inline void lane_select(const LaneBits& where, const Lanes& a, const Lanes& b, Lanes& out) {
+  out = reinterpret_cast<Lanes>((where & reinterpret_cast<LaneBits>(a)) | (~where & reinterpret_cast<LaneBits>(b)));
+}
 // run_lanes's inputs at most (their 16 values wait on the stack while the kernel runs).
 inline constexpr std::size_t kMaxLaneInputs = 16;
 
@@ -49,12 +55,20 @@ struct LaneSpan {
   DType dtype;
 };
 
-// Whether run_lanes takes its fused path on this machine (AVX-512 F, BW and VL).
+// Whether run_lanes takes its fused path on this machine (AVX-512 F, BW, VL and DQ).
 bool lanes_are_fused() noexcept;
 // Whether run_lanes takes `dtype`.
 bool is_lane_dtype(DType dtype) noexcept;
 
 namespace lanes_detail {
+
+// Kernels that need to know where they are (a mask, a random stream) take the position of
+// their first lane in the span.
+template <class Kernel>
+[[gnu::always_inline]] inline void call_kernel(const Kernel& kernel, const Lanes* x, std::size_t at, Lanes& out) {
+  if constexpr (std::is_invocable_v<const Kernel&, const Lanes*, std::size_t, Lanes&>) kernel(x, at, out);
+  else kernel(x, out);
+}
 
 // The portable path: up to 16 values of each input through the bulk conversions.
 template <class Kernel>
@@ -69,13 +83,17 @@ void run_converted(const LaneSpan& s, const Kernel& kernel) noexcept {
       std::memcpy(&x[i], values, sizeof values);
     }
     Lanes result;
-    kernel(static_cast<const Lanes*>(x), result);
+    call_kernel(kernel, static_cast<const Lanes*>(x), at, result);
     std::memcpy(values, &result, sizeof values);
     from_f32(s.dtype, values, s.out + at * size, m);
   }
 }
 
 #if defined(__x86_64__)
+
+// The fused loops: AVX-512 as for the conversions, and DQ for kernels with 64-bit multiplies
+// (random draws).
+#define WELD_TARGET_LANES __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
 template <DType T>
 WELD_TARGET_AVX512 inline Lanes load16(const std::byte* p, __mmask16 mask) noexcept {
@@ -100,7 +118,7 @@ WELD_TARGET_AVX512 inline void store16(std::byte* p, Lanes v, __mmask16 mask) no
 }
 
 template <DType T, class Kernel>
-WELD_TARGET_AVX512 void run_fused(const LaneSpan& s, const Kernel& kernel) noexcept {
+WELD_TARGET_LANES void run_fused(const LaneSpan& s, const Kernel& kernel) noexcept {
   constexpr std::size_t size = T == DType::kF32 ? 4 : 2;
   const std::size_t k = s.inputs.size();
   Lanes x[kMaxLaneInputs];
@@ -109,7 +127,7 @@ WELD_TARGET_AVX512 void run_fused(const LaneSpan& s, const Kernel& kernel) noexc
     // Whole blocks under a full mask; the tail's masked-off lanes are neither read nor written.
     const __mmask16 mask = s.n - at >= kLaneWidth ? __mmask16(0xffff) : x86::tail_mask(s.n - at);
     for (std::size_t i = 0; i < k; ++i) x[i] = load16<T>(s.inputs[i] + at * size, mask);
-    kernel(static_cast<const Lanes*>(x), result);
+    call_kernel(kernel, static_cast<const Lanes*>(x), at, result);
     store16<T>(s.out + at * size, result, mask);
   }
 }
@@ -119,7 +137,8 @@ WELD_TARGET_AVX512 void run_fused(const LaneSpan& s, const Kernel& kernel) noexc
 }  // namespace lanes_detail
 
 // out = kernel(x) for every 16 values, where x[i] holds input i's and kernel is a callable
-// `void (const Lanes* x, Lanes& out)` (declare it [[gnu::always_inline]], so that it is
+// `void (const Lanes* x, Lanes& out)`, or `void (const Lanes* x, std::size_t at, Lanes& out)`
+// for one that needs the span's index `at` of lane 0 (declare it [[gnu::always_inline]], so that it is
 // compiled into the AVX-512 loop; it returns through `out` because a vector returned by value
 // changes the ABI between targets). Lanes past the end of a tail hold zeros or garbage and are not stored.
 // REQUIRES: is_lane_dtype(s.dtype), s.inputs.size() <= kMaxLaneInputs.

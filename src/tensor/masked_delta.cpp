@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "tensor/convert.h"
+#include "tensor/lanes.h"
 #include "tensor/x86_intrinsics.h"
 
 namespace weld {
@@ -41,26 +43,53 @@ void masked_weighted_delta_scalar(const float* x, const float* b, const std::uin
 }
 
 #if defined(__x86_64__)
-// 16 elements a step. The L1 terms go to the eight double lanes in element order (the first
-// eight, then the next eight), as LaneSum adds them; bits are stored two whole bytes a step.
+// The L1 terms of 16 elements of d with the kept ones in `kept`, to the eight double lanes in
+// element order (the first eight, then the next eight), as LaneSum adds them, and their bits
+// (two whole bytes).
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline void keep_l1_block(
+    __m512i d, __mmask16 kept, __m512d& before, __m512d& after, std::uint8_t* bits) noexcept {
+  const __m512 abs_d = _mm512_castsi512_ps(_mm512_and_si512(d, _mm512_set1_epi32(0x7fffffff)));
+  const __m512 abs_kept = _mm512_maskz_mov_ps(kept, abs_d);
+  before = _mm512_add_pd(before, _mm512_cvtps_pd(_mm512_castps512_ps256(abs_d)));
+  before = _mm512_add_pd(before, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_d), 1))));
+  after = _mm512_add_pd(after, _mm512_cvtps_pd(_mm512_castps512_ps256(abs_kept)));
+  after = _mm512_add_pd(after, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_kept), 1))));
+  const auto set = static_cast<std::uint16_t>(_mm512_mask_test_epi32_mask(kept, d, d));
+  __builtin_memcpy(bits, &set, sizeof set);
+}
+
 __attribute__((target("avx512f,avx512bw"))) std::size_t random_keep_l1_avx512(
     const float* x, const float* b, const float* u, float keep, std::size_t n, std::uint8_t* bits,
     double* before_lanes, double* after_lanes) noexcept {
   const __m512 keep_v = _mm512_set1_ps(keep);
-  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
   __m512d before = _mm512_loadu_pd(before_lanes), after = _mm512_loadu_pd(after_lanes);
   std::size_t j = 0;
   for (; j + 16 <= n; j += 16) {
     const __m512i d = _mm512_castps_si512(_mm512_sub_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(b + j)));
     const __mmask16 kept = _mm512_cmp_ps_mask(_mm512_loadu_ps(u + j), keep_v, _CMP_LT_OQ);
-    const __m512 abs_d = _mm512_castsi512_ps(_mm512_and_si512(d, magnitude));
-    const __m512 abs_kept = _mm512_maskz_mov_ps(kept, abs_d);
-    before = _mm512_add_pd(before, _mm512_cvtps_pd(_mm512_castps512_ps256(abs_d)));
-    before = _mm512_add_pd(before, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_d), 1))));
-    after = _mm512_add_pd(after, _mm512_cvtps_pd(_mm512_castps512_ps256(abs_kept)));
-    after = _mm512_add_pd(after, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_kept), 1))));
-    const auto set = static_cast<std::uint16_t>(_mm512_mask_test_epi32_mask(kept, d, d));
-    __builtin_memcpy(bits + j / 8, &set, sizeof set);
+    keep_l1_block(d, kept, before, after, bits + j / 8);
+  }
+  _mm512_storeu_pd(before_lanes, before);
+  _mm512_storeu_pd(after_lanes, after);
+  return j;
+}
+
+// The same from the inputs' bytes, drawing in registers. REQUIRES: begin is even.
+template <DType T>
+WELD_TARGET_LANES std::size_t random_keep_l1_fused(const std::byte* x, const std::byte* b, const CounterRng& rng,
+                                                   float keep, std::uint64_t begin, std::size_t n,
+                                                   std::uint8_t* bits, double* before_lanes,
+                                                   double* after_lanes) noexcept {
+  constexpr std::size_t size = T == DType::kF32 ? 4 : 2;
+  const __m512 keep_v = _mm512_set1_ps(keep);
+  __m512d before = _mm512_loadu_pd(before_lanes), after = _mm512_loadu_pd(after_lanes);
+  std::size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const Lanes d = lanes_detail::load16<T>(x + j * size, 0xffff) - lanes_detail::load16<T>(b + j * size, 0xffff);
+    Lanes u;
+    rng.draw_lanes(begin + j, u);
+    const __mmask16 kept = _mm512_cmp_ps_mask(u, keep_v, _CMP_LT_OQ);
+    keep_l1_block(_mm512_castps_si512(d), kept, before, after, bits + j / 8);
   }
   _mm512_storeu_pd(before_lanes, before);
   _mm512_storeu_pd(after_lanes, after);
@@ -151,6 +180,21 @@ std::size_t to_byte_start(std::uint64_t begin, std::size_t n) noexcept {
   return std::min<std::size_t>(n, static_cast<std::size_t>((8 - begin % 8) % 8));
 }
 
+// Elements [first, last) through the scalar reference, converted and drawn one by one.
+void random_keep_l1_converted(const std::byte* x, const std::byte* b, DType dtype, const CounterRng& rng,
+                              float keep, std::uint64_t begin, std::size_t first, std::size_t last,
+                              std::uint8_t* bits, LaneSum& before, LaneSum& after) noexcept {
+  const std::size_t size = dtype_size(dtype);
+  float xs[kLaneWidth], bs[kLaneWidth], us[kLaneWidth];
+  for (std::size_t at = first; at < last; at += kLaneWidth) {
+    const std::size_t m = std::min(kLaneWidth, last - at);
+    to_f32(dtype, x + at * size, xs, m);
+    to_f32(dtype, b + at * size, bs, m);
+    for (std::size_t j = 0; j < m; ++j) us[j] = rng.draw(begin + at + j);
+    random_keep_l1_scalar(xs, bs, us, keep, begin + at, 0, m, bits, before, after);
+  }
+}
+
 }  // namespace
 
 void random_keep_l1(const float* x, const float* b, const float* u, float keep, std::uint64_t begin,
@@ -169,6 +213,27 @@ void random_keep_l1(const float* x, const float* b, const float* u, float keep, 
   (void)isa;
 #endif
   random_keep_l1_scalar(x, b, u, keep, begin, j, n, bits, before, after);
+}
+
+void random_keep_l1_lanes(const std::byte* x, const std::byte* b, DType dtype, const CounterRng& rng, float keep,
+                          std::uint64_t begin, std::size_t n, std::uint8_t* bits, LaneSum& before,
+                          LaneSum& after) noexcept {
+  std::size_t j = to_byte_start(begin, n);
+  random_keep_l1_converted(x, b, dtype, rng, keep, begin, 0, j, bits, before, after);
+#if defined(__x86_64__)
+  // As random_keep_l1: at a byte's start the sums are at lane 0, and the counter is even.
+  double* before_lanes = before.lanes_at_first();
+  double* after_lanes = after.lanes_at_first();
+  if (before_lanes && after_lanes && lanes_are_fused()) {
+    const std::size_t size = dtype_size(dtype);
+    const auto body = dtype == DType::kBF16  ? random_keep_l1_fused<DType::kBF16>
+                      : dtype == DType::kF16 ? random_keep_l1_fused<DType::kF16>
+                                             : random_keep_l1_fused<DType::kF32>;
+    j += body(x + j * size, b + j * size, rng, keep, begin + j, n - j, bits + (begin + j) / 8, before_lanes,
+              after_lanes);
+  }
+#endif
+  random_keep_l1_converted(x, b, dtype, rng, keep, begin, j, n, bits, before, after);
 }
 
 void masked_weighted_delta(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,

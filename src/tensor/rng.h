@@ -3,21 +3,31 @@
 // random merges and synthetic models are identical on any thread count.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+
+#include "tensor/lanes.h"
 
 namespace weld {
 
 namespace rng_detail {
 
 // The splitmix64 finaliser: a bijection on 64 bits whose output bits each depend on every
-// input bit, so consecutive counters give unrelated values.
-constexpr std::uint64_t mix(std::uint64_t z) noexcept {
+// input bit, so consecutive counters give unrelated values. In place, so that it also mixes
+// a vector of 64-bit lanes lane by lane (a vector return would change the ABI).
+template <class U64>
+[[gnu::always_inline]] constexpr void mix_in_place(U64& z) noexcept {
   z += 0x9e3779b97f4a7c15ull;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+  z ^= z >> 31;
+}
+
+constexpr std::uint64_t mix(std::uint64_t z) noexcept {
+  mix_in_place(z);
+  return z;
 }
 
 }  // namespace rng_detail
@@ -55,6 +65,22 @@ class CounterRng {
   }
   // out[j] = draw(first + j) for j < n, 16 values a step where the CPU has AVX-512 DQ.
   void fill_draws(std::uint64_t first, float* out, std::size_t n) const noexcept;
+  // Lane j = draw(first + j), for fused kernels (tensor/lanes.h): the eight words in 64-bit
+  // lanes are, read as 16 32-bit lanes, each word's low half then its high half, and a draw is
+  // the top 24 bits of its half.
+  [[gnu::always_inline]] void draw_lanes(std::uint64_t first, Lanes& out) const noexcept {
+    if (first % 2 != 0) {  // the words straddle the lanes: one draw at a time
+      for (std::size_t j = 0; j < kLaneWidth; ++j) out[j] = draw(first + j);
+      return;
+    }
+    using Words = std::uint64_t __attribute__((vector_size(64)));
+    using Halves = std::uint32_t __attribute__((vector_size(64)));
+    static_assert(std::endian::native == std::endian::little, "a word's low half comes first");
+    Words word = stream_ + (first / 2 + Words{0, 1, 2, 3, 4, 5, 6, 7}) * kGamma;
+    rng_detail::mix_in_place(word);
+    const Halves draws = reinterpret_cast<Halves>(word) >> 8;  // below 2^24: exact as int32 and float
+    out = __builtin_convertvector(reinterpret_cast<LaneBits>(draws), Lanes) * (1.0f / 16777216.0f);
+  }
 
  private:
   static constexpr std::uint64_t kGamma = 0x9e3779b97f4a7c15ull;  // splitmix64's increment

@@ -46,8 +46,12 @@ inline MethodCall make_call(const MethodDescriptor& m, std::size_t n_inputs,
 class VectorReader final : public TensorReader {
  public:
   VectorReader(const std::vector<const float*>& inputs, std::uint64_t n, std::span<const std::uint64_t> dims,
-               std::string_view tensor_name, std::uint64_t random_seed, std::size_t tile, Scratch& scratch)
-      : TensorReader(n, dims, tensor_name, random_seed), inputs_(inputs), tile_(tile), scratch_(scratch) {}
+               std::string_view tensor_name, std::uint64_t random_seed, std::size_t tile, Scratch& scratch,
+               std::optional<LaneSpan> lanes = std::nullopt)
+      : TensorReader(n, dims, tensor_name, random_seed), inputs_(inputs), tile_(tile), scratch_(scratch),
+        lanes_(lanes) {}
+
+  std::optional<LaneSpan> lane_inputs() const override { return lanes_; }
 
   void for_each_tile(std::uint64_t first, std::uint64_t end,
                      const std::function<bool(const Tile& tile)>& fn) const override {
@@ -62,6 +66,7 @@ class VectorReader final : public TensorReader {
   const std::vector<const float*>& inputs_;
   std::size_t tile_;
   Scratch& scratch_;
+  std::optional<LaneSpan> lanes_;  // the same values in their own dtype, for fused passes
 };
 
 // Runs the method as the executor would: tile-wise (streamed methods first make their passes;
@@ -115,8 +120,9 @@ inline std::vector<float> to_floats(DType dtype, const std::vector<std::byte>& b
 }
 
 // Runs a method's merge_lanes on `inputs` stored as `dtype`, in tiles of `tile` elements,
-// after its passes (if any) over the same values as f32, and compares the bytes with those of
-// merge_tile on the whole tensor converted to `dtype`: the fused path must not change one bit.
+// after its passes (if any, fused where they can be), and compares the bytes with those of
+// passes and merge_tile on the whole tensor converted to `dtype`: the fused path must not
+// change one bit.
 inline void expect_lanes_match_tiles(const MethodDescriptor& m, const MethodCall& call,
                                      const std::vector<std::vector<float>>& inputs, DType dtype,
                                      std::size_t tile, std::vector<std::uint64_t> shape = {}) {
@@ -133,15 +139,18 @@ inline void expect_lanes_match_tiles(const MethodDescriptor& m, const MethodCall
 
   std::vector<const float*> ptrs;
   for (const auto& x : seen) ptrs.push_back(x.data());
+  std::vector<const std::byte*> whole;
+  for (const auto& b : bytes) whole.push_back(b.data());
   Scratch scratch;
   std::unique_ptr<TensorStats> stats;
-  if (m.prepare) stats = m.prepare(call, VectorReader(ptrs, n, shape, "t", 42, n, scratch));
+  if (m.prepare)
+    stats = m.prepare(call, VectorReader(ptrs, n, shape, "t", 42, n, scratch, LaneSpan{whole, nullptr, n, dtype}));
   std::vector<std::byte> out(n * size, std::byte{0x5a});
   for (std::size_t begin = 0; begin < n; begin += tile) {
     std::vector<const std::byte*> at;
     for (const auto& b : bytes) at.push_back(b.data() + begin * size);
     const LaneSpan span{at, out.data() + begin * size, std::min(tile, n - begin), dtype};
-    m.merge_lanes(call, LaneTile{span, begin, stats.get()});
+    ASSERT_TRUE(m.merge_lanes(call, LaneTile{span, begin, stats.get()})) << m.name << ": no fused path";
   }
   const std::vector<float> got = to_floats(dtype, out), want = to_floats(dtype, expected);
   for (std::size_t i = 0; i < n; ++i) {

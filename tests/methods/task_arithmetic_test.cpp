@@ -96,6 +96,54 @@ TEST(TiesFamily, MeanOfManyDareDrawsApproachesTaskArithmetic) {
   EXPECT_NEAR(mean[3], 4.0, 0.2);
 }
 
+// Every row on the fused path gives merge_tile's bytes: masks from kept bits (L1 rescale),
+// rank pairs (TIES, breadcrumbs), draws (no rescale, or the papers'), all and none (density 1
+// and 0), of one kind or several, with and without sign consensus, in tiles that start inside a byte of the bits; on
+// inputs with special values, and on finite ones (an infinity makes the L1 ratios NaN).
+TEST(TiesFamily, LanesMatchTilesBitForBit) {
+  struct Case {
+    const char* method;
+    std::vector<std::pair<std::string, double>> globals;
+    std::vector<double> density = {0.4, kNaN, 0.6, 0.5};  // masks of one kind
+  };
+  const Case cases[] = {{"ties", {}},
+                        {"ties", {{"rescale", 1}, {"normalize", 0}}},
+                        {"dare_ties", {}},
+                        {"dare_linear", {}},
+                        {"dare_linear", {{"rescale", 0}}, {0.5, kNaN, 0.0, 0.3}},
+                        {"dare_linear", {{"rescale_by_probability", 1}, {"normalize", 1}}},
+                        {"breadcrumbs", {}},
+                        {"breadcrumbs_ties", {{"normalize", 1}, {"lambda", 0.7}}},
+                        {"della", {}},
+                        {"della_linear", {{"lambda", 1.5}}, {0.5, kNaN, 0.3, 0.0}},
+                        {"ties", {}, {0.4, kNaN, 0.6, 1.0}},  // masks of two kinds
+                        {"dare_ties", {}, {0.4, kNaN, 0.6, 1.0}}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.method);
+    const MethodCall call = make_call(method(c.method), 4, 1,
+                                      {{"weight", {0.5, kNaN, -1.25, 0.75}}, {"density", c.density}}, c.globals);
+    for (const auto& inputs : {lane_test_inputs(4, 640), random_inputs(4, 640, 0.5)})
+      for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
+        for (const std::size_t tile : {std::size_t{640}, std::size_t{37}, std::size_t{16}})
+          expect_lanes_match_tiles(method(c.method), call, inputs, dtype, tile, {10, 64});
+  }
+}
+
+TEST(TiesFamily, DellaRankingRowsInTheMergeHasNoFusedPath) {
+  const MethodDescriptor& della = method("della");
+  const MethodCall call = make_call(della, 2, 0, {{"weight", {kNaN, 1}}, {"density", {kNaN, 0.5}}}, {{"rescale", 0}});
+  const std::vector<std::vector<float>> inputs = random_inputs(2, 64, 0.5);
+  std::vector<const float*> ptrs = {inputs[0].data(), inputs[1].data()};
+  Scratch scratch;
+  const std::vector<std::uint64_t> shape = {4, 16};
+  const std::unique_ptr<TensorStats> stats = della.prepare(call, VectorReader(ptrs, 64, shape, "t", 1, 64, scratch));
+  const std::vector<std::byte> x = to_bytes(DType::kF32, inputs[0]), y = to_bytes(DType::kF32, inputs[1]);
+  const std::byte* at[] = {x.data(), y.data()};
+  std::vector<std::byte> out(x.size(), std::byte{0x5a});
+  EXPECT_FALSE(della.merge_lanes(call, LaneTile{{at, out.data(), 64, DType::kF32}, 0, stats.get()}));
+  EXPECT_EQ(out, std::vector<std::byte>(x.size(), std::byte{0x5a}));  // nothing written
+}
+
 TEST(TiesFamily, DellaRefusesEpsilonOutsideTheDensity) {
   const MethodCall call = make_call(method("della"), 2, 0, {{"weight", {kNaN, 1}}, {"density", {1, 0.9}}});
   try {

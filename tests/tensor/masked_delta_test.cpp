@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "support/isas.h"
+#include "tensor/convert.h"
 #include "tensor/bitmask.h"
 
 namespace weld {
@@ -86,6 +87,36 @@ TEST(RandomKeepL1, GivesTheStepsNormsAndBitsOnEveryInstructionSet) {
       EXPECT_FALSE(bit(bits, at + 40)) << at;  // dropped
       EXPECT_TRUE(bit(bits, at + 41)) << at;   // kept subnormal
     }
+  }
+}
+
+// From the inputs' bytes, drawing in registers: the sums and bits of the f32 kernel given the
+// same values and the draws, in every dtype, cut where tiles and blocks would cut.
+TEST(RandomKeepL1, LanesFromBytesGiveTheF32KernelsNormsAndBits) {
+  TaskVector t = task_vector();
+  t.x[17] = 1.0f;  // finite norms, so that they say something
+  for (std::size_t at : {0u, 50u, 150u}) t.x[at + 40] = 1.0f;
+  const CounterRng rng(3, "layer#1");
+  for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32}) {
+    std::vector<std::byte> x(kN * dtype_size(dtype)), b(kN * dtype_size(dtype));
+    from_f32(dtype, t.x.data(), x.data(), kN);
+    from_f32(dtype, t.b.data(), b.data(), kN);
+    TaskVector seen{std::vector<float>(kN), std::vector<float>(kN), std::vector<float>(kN)};
+    to_f32(dtype, x.data(), seen.x.data(), kN);
+    to_f32(dtype, b.data(), seen.b.data(), kN);
+    rng.fill_draws(0, seen.u.data(), kN);
+    LaneSum want_before, want_after, before, after;
+    std::vector<std::uint8_t> want_bits(bitmask_bytes(kN), 0), bits(bitmask_bytes(kN), 0);
+    random_keep_l1(seen.x.data(), seen.b.data(), seen.u.data(), kKeep, 0, kN, want_bits.data(), want_before, want_after);
+    const std::size_t size = dtype_size(dtype);
+    for (std::size_t p = 0; p + 1 < std::size(kCuts); ++p)
+      random_keep_l1_lanes(x.data() + kCuts[p] * size, b.data() + kCuts[p] * size, dtype, rng, kKeep, kCuts[p],
+                           kCuts[p + 1] - kCuts[p], bits.data(), before, after);
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(before.value()), std::bit_cast<std::uint64_t>(want_before.value()))
+        << dtype_name(dtype);
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(after.value()), std::bit_cast<std::uint64_t>(want_after.value()))
+        << dtype_name(dtype);
+    EXPECT_EQ(bits, want_bits) << dtype_name(dtype);
   }
 }
 

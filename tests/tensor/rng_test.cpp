@@ -97,6 +97,15 @@ TEST(CounterRng, FillDrawsGivesTheValuesOfDrawFromAnyStart) {
     }
 }
 
+TEST(CounterRng, DrawLanesGivesTheValuesOfDrawFromAnyStart) {
+  const CounterRng rng(7, "draws");
+  for (std::uint64_t first : {0ull, 1ull, 16ull, 123456789ull, 123456790ull, (1ull << 40) + 2}) {
+    Lanes lanes;
+    rng.draw_lanes(first, lanes);
+    for (std::size_t j = 0; j < kLaneWidth; ++j) ASSERT_EQ(lanes[j], rng.draw(first + j)) << first << " + " << j;
+  }
+}
+
 // Both halves of a word are fair coins for any keep probability, and independent of each
 // other and of the next word's halves: the sparsifiers draw neighbouring elements from them.
 TEST(CounterRng, DrawsAreUniformAndNeighboursIndependent) {
