@@ -34,18 +34,23 @@ std::uint64_t truncated_count(double fraction, std::uint64_t n) {
 }
 
 // Keeps the elements of d whose (key, index) pair lies in [first_kept, first_dropped), d[j]
-// being element first + j.
+// being element first + j. The pairs are compared as two 32-bit halves, which the compiler
+// turns into vector compares.
 WELD_VECTOR_CLONES void keep_pairs_between(float* d, std::size_t n, std::uint32_t first, bool complement,
                                            std::uint64_t first_kept, std::uint64_t first_dropped) noexcept {
+  const auto kept_key = static_cast<std::uint32_t>(first_kept >> 32);
+  const auto kept_index = static_cast<std::uint32_t>(first_kept);
+  const auto dropped_key = static_cast<std::uint32_t>(first_dropped >> 32);
+  const auto dropped_index = static_cast<std::uint32_t>(first_dropped);
   const std::uint32_t flip = complement ? 0xffffffffu : 0u;
   for (std::size_t j = 0; j < n; ++j) {
     std::uint32_t bits;
     __builtin_memcpy(&bits, &d[j], sizeof bits);
     const std::uint32_t key = (bits & 0x7fffffffu) ^ flip;
     const std::uint32_t index = first + static_cast<std::uint32_t>(j);
-    bool kept;
-    pair_between(key, index, first_kept, first_dropped, kept);
-    d[j] = kept ? d[j] : 0.0f;
+    const bool from_first = (key > kept_key) | ((key == kept_key) & (index >= kept_index));
+    const bool before_dropped = (key < dropped_key) | ((key == dropped_key) & (index < dropped_index));
+    d[j] = (from_first & before_dropped) ? d[j] : 0.0f;
   }
 }
 

