@@ -5,8 +5,29 @@
 
 namespace weld {
 
+namespace {
+
+// Elements of the inputs' bytes taken at a time: their keys stay in L2.
+constexpr std::uint64_t kLaneBlock = 1 << 16;
+
+// Calls fn(block, begin) for consecutive blocks of `whole` covering [first, end) until it
+// returns false.
+void for_each_lane_block(const LaneSpan& whole, std::uint64_t first, std::uint64_t end,
+                         const std::function<bool(const LaneSpan& block, std::uint64_t begin)>& fn) {
+  const std::size_t size = dtype_size(whole.dtype);
+  std::vector<const std::byte*> at(whole.inputs.size());
+  for (std::uint64_t begin = first; begin < end; begin += kLaneBlock) {
+    for (std::size_t i = 0; i < at.size(); ++i) at[i] = whole.inputs[i] + begin * size;
+    const auto n = static_cast<std::size_t>(std::min(kLaneBlock, end - begin));
+    if (!fn(LaneSpan{at, nullptr, n, whole.dtype}, begin)) return;
+  }
+}
+
+}  // namespace
+
 void run_selection_passes(const TensorReader& reader, std::span<StreamedSelector> selectors,
-                          const SelectionKeys& keys_of) {
+                          const SelectionKeys& keys_of, const SelectionLaneKeys& lane_keys_of) {
+  const std::optional<LaneSpan> lanes = lane_keys_of ? reader.lane_inputs() : std::nullopt;
   std::vector<std::uint32_t> keys;
   for (;;) {
     std::vector<std::size_t> waiting;
@@ -21,17 +42,27 @@ void run_selection_passes(const TensorReader& reader, std::span<StreamedSelector
       const auto group_done = [&] {
         return std::all_of(group.begin(), group.end(), [&](std::size_t s) { return selectors[s].done(); });
       };
+      // Gives the group the keys of n elements from `begin`, fill(s, keys) making selector s's.
+      const auto add_keys = [&](std::uint64_t begin, std::size_t n, const auto& fill) {
+        keys.resize(n);
+        for (std::size_t s : group) {
+          if (selectors[s].done()) continue;
+          fill(s, std::span(keys));
+          selectors[s].add(begin, keys);
+        }
+        return !group_done();
+      };
       for (const KeyRange& range : ranges) {
         if (group_done()) break;
-        reader.for_each_tile(range.begin, range.end, [&](const Tile& tile) {
-          keys.resize(tile.n);
-          for (std::size_t s : group) {
-            if (selectors[s].done()) continue;
-            keys_of(tile, s, keys);
-            selectors[s].add(tile.begin, keys);
-          }
-          return !group_done();
-        });
+        if (lanes) {
+          for_each_lane_block(*lanes, range.begin, range.end, [&](const LaneSpan& block, std::uint64_t begin) {
+            return add_keys(begin, block.n, [&](std::size_t s, std::span<std::uint32_t> k) { lane_keys_of(block, s, k); });
+          });
+        } else {
+          reader.for_each_tile(range.begin, range.end, [&](const Tile& tile) {
+            return add_keys(tile.begin, tile.n, [&](std::size_t s, std::span<std::uint32_t> k) { keys_of(tile, s, k); });
+          });
+        }
       }
       for (std::size_t s : group) selectors[s].end_pass();
       waiting = std::move(later);

@@ -134,7 +134,12 @@ TaskVectorSparsifier::TaskVectorSparsifier(Sparsifier method, const SparsifyArgs
 
 void TaskVectorSparsifier::selection_keys(const float* x, const float* b, std::size_t n,
                                           std::uint32_t* keys) const noexcept {
-  delta_keys(x, b, n, method_ == Sparsifier::kMagnitude ? 0xffffffffu : 0u, keys);
+  delta_keys(x, b, n, key_flip(), keys);
+}
+
+void TaskVectorSparsifier::selection_keys(const std::byte* x, const std::byte* b, DType dtype, std::size_t n,
+                                          std::uint32_t* keys) const noexcept {
+  delta_keys_lanes(x, b, dtype, key_flip(), n, keys);
 }
 
 void TaskVectorSparsifier::set_selected(std::span<const std::uint64_t> pairs) {
@@ -300,7 +305,7 @@ std::optional<LaneMask> TaskVectorSparsifier::lane_mask() const noexcept {
       m.kind = LaneMask::Kind::kRankPairs;
       m.first_kept = first_kept_;
       m.first_dropped = first_dropped_;
-      m.flip = method_ == Sparsifier::kMagnitude ? 0xffffffffu : 0u;
+      m.flip = key_flip();
       return m;
     case Sparsifier::kRandom:
       m.kind = LaneMask::Kind::kDraws;

@@ -130,6 +130,9 @@ class TaskVectorSparsifier {
   }
   // keys[j] = selection_key(x[j] - b[j]) for j < n, vectorised.
   void selection_keys(const float* x, const float* b, std::size_t n, std::uint32_t* keys) const noexcept;
+  // The same from the inputs' own bytes (tensor/lanes.h).
+  void selection_keys(const std::byte* x, const std::byte* b, DType dtype, std::size_t n,
+                      std::uint32_t* keys) const noexcept;
   // The packed (key, index) pairs at selection_ranks(), in the same order.
   void set_selected(std::span<const std::uint64_t> pairs);
 
@@ -185,6 +188,8 @@ class TaskVectorSparsifier {
   std::vector<std::uint8_t> kept_bits_;     // and read by mask() once set_l1_norms() is called
 
   void mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept;
+  // What selection keys are xor'ed with: magnitude selects the largest first.
+  std::uint32_t key_flip() const noexcept { return method_ == Sparsifier::kMagnitude ? 0xffffffffu : 0u; }
   double scale_ = 1.0;
   bool scaled_ = false;
   CounterRng rng_;

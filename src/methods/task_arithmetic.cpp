@@ -208,9 +208,15 @@ WELD_VECTOR_CLONES void add_to_base(const float* b, const float* mixed, float di
 void find_thresholds(const MethodCall& call, FamilyStats& stats, const TensorReader& reader) {
   std::vector<StreamedSelector> selectors;
   for (const TaskVectorSparsifier& s : stats.sparsifiers) selectors.emplace_back(reader.numel, s.selection_ranks());
-  run_selection_passes(reader, selectors, [&](const Tile& tile, std::size_t k, std::span<std::uint32_t> keys) {
-    stats.sparsifiers[k].selection_keys(tile.inputs[stats.inputs[k]], tile.inputs[*call.base], tile.n, keys.data());
-  });
+  run_selection_passes(
+      reader, selectors,
+      [&](const Tile& tile, std::size_t k, std::span<std::uint32_t> keys) {
+        stats.sparsifiers[k].selection_keys(tile.inputs[stats.inputs[k]], tile.inputs[*call.base], tile.n, keys.data());
+      },
+      [&](const LaneSpan& block, std::size_t k, std::span<std::uint32_t> keys) {
+        stats.sparsifiers[k].selection_keys(block.inputs[stats.inputs[k]], block.inputs[*call.base], block.dtype,
+                                            block.n, keys.data());
+      });
   for (std::size_t k = 0; k < selectors.size(); ++k) {
     std::vector<std::uint64_t> pairs;
     for (std::size_t r = 0; r < stats.sparsifiers[k].selection_ranks().size(); ++r) pairs.push_back(selectors[k].result(r));

@@ -4,6 +4,7 @@
 
 #include "tensor/convert.h"
 #include "tensor/lanes.h"
+#include "tensor/select.h"
 #include "tensor/x86_intrinsics.h"
 
 namespace weld {
@@ -94,6 +95,19 @@ WELD_TARGET_LANES std::size_t random_keep_l1_fused(const std::byte* x, const std
   _mm512_storeu_pd(before_lanes, before);
   _mm512_storeu_pd(after_lanes, after);
   return j;
+}
+
+template <DType T>
+WELD_TARGET_LANES void delta_keys_fused(const std::byte* x, const std::byte* b, std::uint32_t flip, std::size_t n,
+                                        std::uint32_t* keys) noexcept {
+  constexpr std::size_t size = T == DType::kF32 ? 4 : 2;
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff), flip_v = _mm512_set1_epi32(static_cast<int>(flip));
+  for (std::size_t j = 0; j < n; j += 16) {
+    const __mmask16 mask = n - j >= 16 ? __mmask16(0xffff) : x86::tail_mask(n - j);
+    const Lanes d = lanes_detail::load16<T>(x + j * size, mask) - lanes_detail::load16<T>(b + j * size, mask);
+    const __m512i key = _mm512_xor_si512(_mm512_and_si512(_mm512_castps_si512(d), magnitude), flip_v);
+    _mm512_mask_storeu_epi32(keys + j, mask, key);
+  }
 }
 
 __attribute__((target("avx512f,avx512bw"))) std::size_t masked_weighted_delta_avx512(
@@ -234,6 +248,27 @@ void random_keep_l1_lanes(const std::byte* x, const std::byte* b, DType dtype, c
   }
 #endif
   random_keep_l1_converted(x, b, dtype, rng, keep, begin, j, n, bits, before, after);
+}
+
+void delta_keys_lanes(const std::byte* x, const std::byte* b, DType dtype, std::uint32_t flip, std::size_t n,
+                      std::uint32_t* keys) noexcept {
+#if defined(__x86_64__)
+  if (lanes_are_fused()) {
+    switch (dtype) {
+      case DType::kBF16: return delta_keys_fused<DType::kBF16>(x, b, flip, n, keys);
+      case DType::kF16: return delta_keys_fused<DType::kF16>(x, b, flip, n, keys);
+      default: return delta_keys_fused<DType::kF32>(x, b, flip, n, keys);
+    }
+  }
+#endif
+  const std::size_t size = dtype_size(dtype);
+  float xs[kLaneWidth], bs[kLaneWidth];
+  for (std::size_t at = 0; at < n; at += kLaneWidth) {
+    const std::size_t m = std::min(kLaneWidth, n - at);
+    to_f32(dtype, x + at * size, xs, m);
+    to_f32(dtype, b + at * size, bs, m);
+    for (std::size_t j = 0; j < m; ++j) keys[at + j] = magnitude_key(xs[j] - bs[j]) ^ flip;
+  }
 }
 
 void masked_weighted_delta(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,

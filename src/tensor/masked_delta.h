@@ -33,6 +33,12 @@ void random_keep_l1_lanes(const std::byte* x, const std::byte* b, DType dtype, c
                           std::uint64_t begin, std::size_t n, std::uint8_t* bits, LaneSum& before,
                           LaneSum& after) noexcept;
 
+// keys[j] = (bits of |x[j] - b[j]|) ^ flip for j < n, from the inputs' own bytes (BF16, F16 or
+// F32; fused where lanes_are_fused(), else converted): the selection keys of a task vector,
+// as the f32 loop gives them. REQUIRES: is_lane_dtype(dtype).
+void delta_keys_lanes(const std::byte* x, const std::byte* b, DType dtype, std::uint32_t flip, std::size_t n,
+                      std::uint32_t* keys) noexcept;
+
 // Whether a kernel's results replace out[j] or are added to it.
 enum class Into { kStore, kAdd };
 

@@ -120,6 +120,25 @@ TEST(RandomKeepL1, LanesFromBytesGiveTheF32KernelsNormsAndBits) {
   }
 }
 
+TEST(DeltaKeys, FromBytesAreTheKeysOfTheF32Differences) {
+  const TaskVector t = task_vector();
+  for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
+    for (const std::uint32_t flip : {0u, 0xffffffffu}) {
+      std::vector<std::byte> x(kN * dtype_size(dtype)), b(kN * dtype_size(dtype));
+      from_f32(dtype, t.x.data(), x.data(), kN);
+      from_f32(dtype, t.b.data(), b.data(), kN);
+      std::vector<float> xs(kN), bs(kN);
+      to_f32(dtype, x.data(), xs.data(), kN);
+      to_f32(dtype, b.data(), bs.data(), kN);
+      std::vector<std::uint32_t> keys(kN + 1, 7u);
+      delta_keys_lanes(x.data(), b.data(), dtype, flip, kN, keys.data());
+      for (std::size_t i = 0; i < kN; ++i)
+        ASSERT_EQ(keys[i], (std::bit_cast<std::uint32_t>(xs[i] - bs[i]) & 0x7fffffffu) ^ flip)
+            << dtype_name(dtype) << " " << i;
+      EXPECT_EQ(keys[kN], 7u);  // nothing written past the end
+    }
+}
+
 TEST(RandomKeepL1, NaNReachesBothNormsWhenKeptAndOnlyTheFirstWhenDropped) {
   for (const float u17 : {0.1f, 0.9f}) {
     TaskVector t = task_vector();
