@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
+#include "io/dtype.h"
 #include "tensor/lane_sum.h"
 
 namespace weld {
@@ -21,6 +23,13 @@ inline constexpr std::size_t gram_sums(std::size_t n) { return n * (n + 1) / 2; 
 // gram[0, gram_sums(x.size())).
 void add_to_gram(std::span<const float* const> x, const float* base, std::size_t first, std::size_t count,
                  LaneSum* gram) noexcept;
+
+// add_to_gram from the inputs' own bytes (BF16, F16 or F32): the same sums to the bit, with
+// the vectors loaded, converted and multiplied in registers where lanes_are_fused() (for two
+// to four vectors; others, and other machines, convert a block at a time). REQUIRES:
+// is_lane_dtype(dtype), x.size() <= kMaxLaneInputs.
+void add_to_gram_lanes(std::span<const std::byte* const> x, const std::byte* base, DType dtype,
+                       std::uint64_t first, std::size_t count, LaneSum* gram) noexcept;
 
 // The whole symmetric matrix, n x n row-major, from the sums of add_to_gram.
 std::vector<double> gram_matrix(std::span<const LaneSum> gram, std::size_t n);

@@ -44,13 +44,13 @@ struct StockStats final : TensorStats {
 };
 
 // Calls fn(row, first, count) for each run of a tile's elements [first, first + count) that
-// lie in one row (no division per element).
+// lie in one row (no division per element), the tile being elements [begin, begin + n).
 template <typename Fn>
-void for_each_row_run(const Tile& tile, std::uint64_t row_length, Fn fn) {
-  for (std::size_t j = 0; j < tile.n;) {
-    const std::uint64_t row = (tile.begin + j) / row_length;
-    const auto row_end = static_cast<std::size_t>((row + 1) * row_length - tile.begin);
-    const std::size_t count = std::min(tile.n, row_end) - j;
+void for_each_row_run(std::uint64_t begin, std::size_t n, std::uint64_t row_length, Fn fn) {
+  for (std::size_t j = 0; j < n;) {
+    const std::uint64_t row = (begin + j) / row_length;
+    const auto row_end = static_cast<std::size_t>((row + 1) * row_length - begin);
+    const std::size_t count = std::min(n, row_end) - j;
     fn(row, j, count);
     j += count;
   }
@@ -90,14 +90,23 @@ std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader&
   const std::vector<std::size_t> inputs = fine_tunes(call);
   const std::size_t n_models = inputs.size(), per_row_sums = gram_sums(n_models);
   std::vector<LaneSum> gram(rows * per_row_sums);
-  std::vector<const float*> x(n_models);
-  reader.for_each_tile([&](const Tile& tile) {
-    for (std::size_t i = 0; i < n_models; ++i) x[i] = tile.inputs[inputs[i]];
-    for_each_row_run(tile, stats->row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
-      add_to_gram(x, tile.inputs[*call.base], first, count, &gram[row * per_row_sums]);
+  if (const std::optional<LaneSpan> lanes = reader.lane_inputs()) {
+    // Straight from the inputs' bytes, a row at a time.
+    std::vector<const std::byte*> x(n_models);
+    for (std::size_t i = 0; i < n_models; ++i) x[i] = lanes->inputs[inputs[i]];
+    for (std::uint64_t row = 0; row < rows; ++row)
+      add_to_gram_lanes(x, lanes->inputs[*call.base], lanes->dtype, row * stats->row_length, stats->row_length,
+                        &gram[row * per_row_sums]);
+  } else {
+    std::vector<const float*> x(n_models);
+    reader.for_each_tile([&](const Tile& tile) {
+      for (std::size_t i = 0; i < n_models; ++i) x[i] = tile.inputs[inputs[i]];
+      for_each_row_run(tile.begin, tile.n, stats->row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
+        add_to_gram(x, tile.inputs[*call.base], first, count, &gram[row * per_row_sums]);
+      });
+      return true;
     });
-    return true;
-  });
+  }
   for (std::uint64_t row = 0; row < rows; ++row) {
     const std::vector<double> g = gram_matrix(std::span(gram).subspan(row * per_row_sums, per_row_sums), n_models);
     stats->ratio.push_back(stock_ratio(g, n_models, per_row ? std::optional(row) : std::nullopt));
@@ -126,10 +135,39 @@ WELD_VECTOR_CLONES void mix_block(const MethodCall& call, const Tile& tile, doub
 
 void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   const auto& stats = static_cast<const StockStats&>(*tile.stats);
-  for_each_row_run(tile, stats.row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
+  for_each_row_run(tile.begin, tile.n, stats.row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
     for (std::size_t begin = first; begin < first + count; begin += kBlock)
       mix_block(call, tile, stats.ratio[row], begin, std::min(kBlock, first + count - begin));
   });
+}
+
+// mix_block over 16 lanes: the same operations in the same order.
+struct StockMix {
+  double ratio, n_models;
+  std::size_t n_inputs, base;
+
+  [[gnu::always_inline]] WELD_TARGET_LANES void operator()(const Lanes* x, Lanes& out) const {
+    DoubleLanes sum{};
+    for (std::size_t i = 0; i < n_inputs; ++i)
+      if (i != base) sum += __builtin_convertvector(x[i], DoubleLanes);
+    const DoubleLanes b = __builtin_convertvector(x[base], DoubleLanes);
+    out = __builtin_convertvector(ratio * (sum / n_models) + (1.0 - ratio) * b, Lanes);
+  }
+};
+
+bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+  const auto& stats = static_cast<const StockStats&>(*tile.stats);
+  const LaneSpan& s = tile.values;
+  const std::size_t size = dtype_size(s.dtype);
+  std::array<const std::byte*, kMaxLaneInputs> at;
+  bool fused = true;
+  for_each_row_run(tile.begin, s.n, stats.row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
+    for (std::size_t i = 0; i < s.inputs.size(); ++i) at[i] = s.inputs[i] + first * size;
+    const StockMix mix{stats.ratio[row], static_cast<double>(call.n_inputs - 1), call.n_inputs, *call.base};
+    fused = fused && run_lanes_fused(LaneSpan{std::span(at.data(), s.inputs.size()), s.out + first * size, count,
+                                              s.dtype}, mix);
+  });
+  return fused;
 }
 
 }  // namespace
@@ -156,6 +194,7 @@ const MethodDescriptor kModelStock = {
     .when_to_use = "several fine-tunes of one base from different seeds or data orders, when you "
                    "have no weights to tune",
     .prepare = prepare,
+    .merge_lanes = merge_lanes,
 };
 
 }  // namespace weld
