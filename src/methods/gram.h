@@ -25,8 +25,8 @@ void add_to_gram(std::span<const float* const> x, const float* base, std::size_t
                  LaneSum* gram) noexcept;
 
 // add_to_gram from the inputs' own bytes (BF16, F16 or F32): the same sums to the bit, with
-// the vectors loaded, converted and multiplied in registers where lanes_are_fused() (for two
-// to four vectors; others, and other machines, convert a block at a time). REQUIRES:
+// the values loaded, converted and multiplied in registers where lanes_are_fused() (for up to
+// four vectors; more, and other machines, convert blocks to f32). REQUIRES:
 // is_lane_dtype(dtype), x.size() <= kMaxLaneInputs.
 void add_to_gram_lanes(std::span<const std::byte* const> x, const std::byte* base, DType dtype,
                        std::uint64_t first, std::size_t count, LaneSum* gram) noexcept;

@@ -9,12 +9,14 @@
 #include <array>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "methods/all_methods.h"
 #include "methods/selection_passes.h"
 #include "tensor/lane_sum.h"
+#include "tensor/lane_sums.h"
 #include "tensor/select.h"
 #include "tensor/vector_clones.h"
 
@@ -134,8 +136,33 @@ WELD_VECTOR_CLONES void add_squares(const float* x, const float* b, const std::u
   });
 }
 
-void calculate_weights(const MethodCall& call, SceStats& stats, const TensorReader& reader) {
-  std::vector<LaneSum> squares(stats.inputs.size());
+// add_squares<false> over 16 lanes of (x, b): double(x - b)^2, the difference in float.
+struct DeltaSquare {
+  [[gnu::always_inline]] void operator()(const Lanes* x, DoubleLanes* t) const {
+    const DoubleLanes d = __builtin_convertvector(x[0] - x[1], DoubleLanes);
+    t[0] = d * d;
+  }
+};
+
+// Elements per step of the fused calculate pass: each model's run over them finds the base's
+// values still in L1.
+constexpr std::size_t kSquaresStep = 4096;
+
+// The calculate pass straight from the inputs' bytes, where there is no selection.
+void add_squares_lanes(const MethodCall& call, const SceStats& stats, const LaneSpan& lanes, std::uint64_t numel,
+                       std::vector<LaneSum>& squares) {
+  const std::size_t size = dtype_size(lanes.dtype);
+  for (std::uint64_t first = 0; first < numel; first += kSquaresStep) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kSquaresStep, numel - first));
+    for (std::size_t i = 0; i < stats.inputs.size(); ++i) {
+      const std::byte* pair[] = {lanes.inputs[stats.inputs[i]] + first * size, lanes.inputs[*call.base] + first * size};
+      add_lane_sums<2>(LaneSpan{pair, nullptr, n, lanes.dtype}, std::array{&squares[i]}, DeltaSquare{});
+    }
+  }
+}
+
+void add_squares_tiles(const MethodCall& call, const SceStats& stats, const TensorReader& reader,
+                       std::vector<LaneSum>& squares) {
   std::vector<std::uint32_t> keep;
   reader.for_each_tile([&](const Tile& tile) {
     if (stats.select) {
@@ -149,6 +176,15 @@ void calculate_weights(const MethodCall& call, SceStats& stats, const TensorRead
     }
     return true;
   });
+}
+
+void calculate_weights(const MethodCall& call, SceStats& stats, const TensorReader& reader) {
+  std::vector<LaneSum> squares(stats.inputs.size());
+  const std::optional<LaneSpan> lanes = reader.lane_inputs();
+  if (lanes && !stats.select)
+    add_squares_lanes(call, stats, *lanes, reader.numel, squares);
+  else
+    add_squares_tiles(call, stats, reader, squares);
   std::vector<double> means;
   double sum = 0.0;
   for (const LaneSum& sq : squares) sum += means.emplace_back(sq.value() / static_cast<double>(reader.numel));
@@ -222,6 +258,66 @@ void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   }
 }
 
+// erase_block<false> over 16 lanes: the same operations in the same order, a half of 8
+// doubles at a time (tensor/lanes.h), for N models (a constant, so that their values stay in
+// registers).
+template <std::size_t N>
+struct EraseLanes {
+  std::size_t base;
+  std::array<std::size_t, N> inputs;
+  std::array<double, N> e;
+
+  [[gnu::always_inline]] WELD_TARGET_LANES void operator()(const Lanes* x, Lanes& out) const {
+    DoubleLanes result;
+    const DoubleLanes b = __builtin_convertvector(x[base], DoubleLanes);
+    DoubleLanes deltas[N];
+    for (std::size_t i = 0; i < N; ++i) deltas[i] = __builtin_convertvector(x[inputs[i]] - x[base], DoubleLanes);
+    for (int half = 0; half < 2; ++half) {
+      HalfDoubleLanes d[N];
+      for (std::size_t i = 0; i < N; ++i) lane_half(deltas[i], half, d[i]);
+      HalfDoubleLanes sum = d[0];
+      for (std::size_t i = 1; i < N; ++i) sum += d[i];
+      const HalfDoubleBits nonnegative = sum >= 0.0;
+      HalfDoubleLanes mixed{}, divisor{};  // +0, as the first model's shares are added to
+      for (std::size_t i = 0; i < N; ++i) {
+        HalfDoubleLanes signed_d, term, weight;
+        lane_select(nonnegative, d[i], -d[i], signed_d);
+        const HalfDoubleBits agrees = signed_d > 0.0;
+        lane_select(agrees, e[i] * d[i], HalfDoubleLanes{}, term);
+        lane_select(agrees, HalfDoubleLanes{} + e[i], HalfDoubleLanes{}, weight);
+        mixed = mixed + term;
+        divisor = divisor + weight;
+      }
+      HalfDoubleLanes floored, base_half;  // floored = std::max(divisor, kMinWeightSum)
+      lane_select(divisor < kMinWeightSum, HalfDoubleLanes{} + kMinWeightSum, divisor, floored);
+      lane_half(b, half, base_half);
+      const HalfDoubleLanes merged = base_half + mixed / floored;
+      for (int lane = 0; lane < 8; ++lane) result[8 * half + lane] = merged[lane];
+    }
+    out = __builtin_convertvector(result, Lanes);
+  }
+};
+
+template <std::size_t N>
+bool erase_lanes(const MethodCall& call, const SceStats& stats, const LaneSpan& values) noexcept {
+  EraseLanes<N> erase{*call.base, {}, {}};
+  std::copy_n(stats.inputs.begin(), N, erase.inputs.begin());
+  std::copy_n(stats.e.begin(), N, erase.e.begin());
+  return run_lanes_fused(values, erase);
+}
+
+bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+  const auto& stats = static_cast<const SceStats&>(*tile.stats);
+  if (stats.select) return false;  // merge_tile selects
+  switch (stats.inputs.size()) {
+    case 1: return erase_lanes<1>(call, stats, tile.values);
+    case 2: return erase_lanes<2>(call, stats, tile.values);
+    case 3: return erase_lanes<3>(call, stats, tile.values);
+    case 4: return erase_lanes<4>(call, stats, tile.values);
+    default: return false;  // none (the base is copied), or more than the fused loops take
+  }
+}
+
 }  // namespace
 
 const MethodDescriptor kSce = {
@@ -245,6 +341,7 @@ const MethodDescriptor kSce = {
         "merges with TIES sign election. Needs no weights.",
     .when_to_use = "fusing several task vectors when you have no weights to tune",
     .prepare = prepare,
+    .merge_lanes = merge_lanes,
 };
 
 }  // namespace weld

@@ -52,6 +52,20 @@ inline constexpr std::size_t kLaneWidth = 16;
 [[gnu::always_inline]] inline void lane_select(const LaneBits& where, const Lanes& a, const Lanes& b, Lanes& out) {
   out = reinterpret_cast<Lanes>((where & reinterpret_cast<LaneBits>(a)) | (~where & reinterpret_cast<LaneBits>(b)));
 }
+// Half of DoubleLanes, 8 doubles, and what comparisons of them give: kernels compare doubles
+// a half at a time, as GCC 12 lowers comparisons of 16 doubles to scalar code.
+using HalfDoubleLanes = double __attribute__((vector_size(64)));
+using HalfDoubleBits = std::int64_t __attribute__((vector_size(64)));
+[[gnu::always_inline]] inline void lane_select(const HalfDoubleBits& where, const HalfDoubleLanes& a,
+                                               const HalfDoubleLanes& b, HalfDoubleLanes& out) {
+  out = reinterpret_cast<HalfDoubleLanes>((where & reinterpret_cast<HalfDoubleBits>(a)) |
+                                          (~where & reinterpret_cast<HalfDoubleBits>(b)));
+}
+// The low (half 0) or high 8 lanes of v.
+[[gnu::always_inline]] inline void lane_half(const DoubleLanes& v, int half, HalfDoubleLanes& out) {
+  out = half == 0 ? __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)
+                  : __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+}
 // run_lanes's inputs at most (their 16 values wait on the stack while the kernel runs).
 inline constexpr std::size_t kMaxLaneInputs = 16;
 

@@ -85,5 +85,42 @@ TEST(Sce, TheBaseMayBeAnyInput) {
             sce_merge({{1, 1, 1, 1}, {2, 3, 4, 5}, {2, 1, 7, -3}}, 0.7, 0));
 }
 
+TEST(Sce, TheFusedPathMatchesTilesToTheBit) {
+  // The calculate pass and the erase on the inputs' bytes; special values (zeros of both
+  // signs, infinities, NaN) with one fine-tune and with several, finite values too.
+  for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
+    for (const std::size_t n_inputs : {2u, 3u, 4u, 5u}) {
+      SCOPED_TRACE(testing::Message() << n_inputs << " inputs");
+      const MethodCall call = make_call(sce(), n_inputs, 1, {});
+      for (const std::size_t tile : {640u, 37u, 16u}) {
+        expect_lanes_match_tiles(sce(), call, random_inputs(n_inputs, 5000, 0.5), dtype, tile);
+        expect_lanes_match_tiles(sce(), call, lane_test_inputs(n_inputs, 700), dtype, tile);
+      }
+    }
+}
+
+// merge_lanes declines the call, and writes nothing.
+void expect_no_fused_path(const MethodCall& call) {
+  const std::vector<std::vector<float>> inputs = random_inputs(call.n_inputs, 64, 0.5);
+  std::vector<const float*> ptrs;
+  std::vector<std::vector<std::byte>> bytes;
+  std::vector<const std::byte*> at;
+  for (const auto& x : inputs) {
+    ptrs.push_back(x.data());
+    at.push_back(bytes.emplace_back(to_bytes(DType::kF32, x)).data());
+  }
+  Scratch scratch;
+  const std::vector<std::uint64_t> shape = {64};
+  const std::unique_ptr<TensorStats> stats = sce().prepare(call, VectorReader(ptrs, 64, shape, "t", 1, 64, scratch));
+  std::vector<std::byte> out(bytes[0].size(), std::byte{0x5a});
+  EXPECT_FALSE(sce().merge_lanes(call, LaneTile{{at, out.data(), 64, DType::kF32}, 0, stats.get()}));
+  EXPECT_EQ(out, std::vector<std::byte>(bytes[0].size(), std::byte{0x5a}));
+}
+
+TEST(Sce, SelectionAndMoreThanFourModelsHaveNoFusedPath) {
+  expect_no_fused_path(make_call(sce(), 3, 0, {}, {{"select_topk", 0.5}}));
+  expect_no_fused_path(make_call(sce(), 6, 0, {}));
+}
+
 }  // namespace
 }  // namespace weld::test
