@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "methods/row_runs.h"
 #include "tensor/convert.h"
 #include "tensor/lane_sums.h"
 #include "tensor/lanes.h"
@@ -89,6 +90,30 @@ void add_to_gram_lanes(std::span<const std::byte* const> x, const std::byte* bas
     case 4: return add_to_gram_lanes<4>(x, base, dtype, first, count, gram);
     default: return add_to_gram_converted(x, base, dtype, first, first + count, gram);
   }
+}
+
+std::vector<LaneSum> gram_of_rows(const TensorReader& reader, std::span<const std::size_t> vectors,
+                                  std::optional<std::size_t> base, std::uint64_t row_length) {
+  const std::size_t sums = gram_sums(vectors.size());
+  std::vector<LaneSum> gram(reader.numel / row_length * sums);
+  if (const std::optional<LaneSpan> lanes = reader.lane_inputs()) {
+    std::vector<const std::byte*> x;
+    for (std::size_t i : vectors) x.push_back(lanes->inputs[i]);
+    const std::byte* b = base ? lanes->inputs[*base] : nullptr;
+    for (std::uint64_t row = 0; row * row_length < reader.numel; ++row)
+      add_to_gram_lanes(x, b, lanes->dtype, row * row_length, row_length, &gram[row * sums]);
+    return gram;
+  }
+  std::vector<const float*> x(vectors.size());
+  reader.for_each_tile([&](const Tile& tile) {
+    for (std::size_t i = 0; i < vectors.size(); ++i) x[i] = tile.inputs[vectors[i]];
+    const float* b = base ? tile.inputs[*base] : nullptr;
+    for_each_row_run(tile.begin, tile.n, row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
+      add_to_gram(x, b, first, count, &gram[row * sums]);
+    });
+    return true;
+  });
+  return gram;
 }
 
 std::vector<double> gram_matrix(std::span<const LaneSum> gram, std::size_t n) {

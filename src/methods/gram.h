@@ -7,10 +7,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "io/dtype.h"
+#include "methods/method.h"
 #include "tensor/lane_sum.h"
 
 namespace weld {
@@ -30,6 +32,13 @@ void add_to_gram(std::span<const float* const> x, const float* base, std::size_t
 // is_lane_dtype(dtype), x.size() <= kMaxLaneInputs.
 void add_to_gram_lanes(std::span<const std::byte* const> x, const std::byte* base, DType dtype,
                        std::uint64_t first, std::size_t count, LaneSum* gram) noexcept;
+
+// The pass of a method's prepare(): the Gram sums of inputs `vectors` of a tensor (minus
+// input `base`, when there is one) for each row of row_length elements (numel for the whole
+// tensor as one row): gram_sums(vectors.size()) per row, row after row. From the inputs' own
+// bytes where the reader has them (the fused path), else tile by tile.
+std::vector<LaneSum> gram_of_rows(const TensorReader& reader, std::span<const std::size_t> vectors,
+                                  std::optional<std::size_t> base, std::uint64_t row_length);
 
 // The whole symmetric matrix, n x n row-major, from the sums of add_to_gram.
 std::vector<double> gram_matrix(std::span<const LaneSum> gram, std::size_t n);

@@ -16,6 +16,7 @@
 #include <array>
 #include <cmath>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <span>
 #include <vector>
@@ -148,11 +149,10 @@ std::vector<double> coefficients(const MethodCall& call, std::span<const double>
 std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
   auto stats = std::make_unique<KarcherStats>();
   if (call.n_inputs == 1) return stats;
-  std::vector<LaneSum> gram(gram_sums(call.n_inputs));
-  reader.for_each_tile([&](const Tile& tile) {
-    add_to_gram(tile.inputs, nullptr, 0, tile.n, gram.data());
-    return true;
-  });
+  std::vector<std::size_t> inputs(call.n_inputs);
+  std::iota(inputs.begin(), inputs.end(), std::size_t{0});
+  const std::vector<LaneSum> gram =
+      gram_of_rows(reader, inputs, std::nullopt, std::max<std::uint64_t>(1, reader.numel));
   stats->coef = coefficients(call, gram_matrix(gram, call.n_inputs));
   return stats;
 }

@@ -17,6 +17,7 @@
 
 #include "methods/all_methods.h"
 #include "methods/gram.h"
+#include "methods/row_runs.h"
 #include "tensor/lane_sum.h"
 #include "tensor/vector_clones.h"
 #include "util/error.h"
@@ -42,19 +43,6 @@ struct StockStats final : TensorStats {
   std::uint64_t row_length = 1;
   std::vector<double> ratio;  // per row
 };
-
-// Calls fn(row, first, count) for each run of a tile's elements [first, first + count) that
-// lie in one row (no division per element), the tile being elements [begin, begin + n).
-template <typename Fn>
-void for_each_row_run(std::uint64_t begin, std::size_t n, std::uint64_t row_length, Fn fn) {
-  for (std::size_t j = 0; j < n;) {
-    const std::uint64_t row = (begin + j) / row_length;
-    const auto row_end = static_cast<std::size_t>((row + 1) * row_length - begin);
-    const std::size_t count = std::min(n, row_end) - j;
-    fn(row, j, count);
-    j += count;
-  }
-}
 
 std::vector<std::size_t> fine_tunes(const MethodCall& call) {
   std::vector<std::size_t> inputs;
@@ -89,24 +77,7 @@ std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader&
   const std::uint64_t rows = reader.numel / stats->row_length;
   const std::vector<std::size_t> inputs = fine_tunes(call);
   const std::size_t n_models = inputs.size(), per_row_sums = gram_sums(n_models);
-  std::vector<LaneSum> gram(rows * per_row_sums);
-  if (const std::optional<LaneSpan> lanes = reader.lane_inputs()) {
-    // Straight from the inputs' bytes, a row at a time.
-    std::vector<const std::byte*> x(n_models);
-    for (std::size_t i = 0; i < n_models; ++i) x[i] = lanes->inputs[inputs[i]];
-    for (std::uint64_t row = 0; row < rows; ++row)
-      add_to_gram_lanes(x, lanes->inputs[*call.base], lanes->dtype, row * stats->row_length, stats->row_length,
-                        &gram[row * per_row_sums]);
-  } else {
-    std::vector<const float*> x(n_models);
-    reader.for_each_tile([&](const Tile& tile) {
-      for (std::size_t i = 0; i < n_models; ++i) x[i] = tile.inputs[inputs[i]];
-      for_each_row_run(tile.begin, tile.n, stats->row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
-        add_to_gram(x, tile.inputs[*call.base], first, count, &gram[row * per_row_sums]);
-      });
-      return true;
-    });
-  }
+  const std::vector<LaneSum> gram = gram_of_rows(reader, inputs, call.base, stats->row_length);
   for (std::uint64_t row = 0; row < rows; ++row) {
     const std::vector<double> g = gram_matrix(std::span(gram).subspan(row * per_row_sums, per_row_sums), n_models);
     stats->ratio.push_back(stock_ratio(g, n_models, per_row ? std::optional(row) : std::nullopt));

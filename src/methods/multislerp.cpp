@@ -115,13 +115,7 @@ std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader&
   const std::vector<std::size_t> models = models_of(call);
   auto stats = std::make_unique<MultislerpStats>();
   if (models.size() == 1) return stats;
-  std::vector<LaneSum> gram(gram_sums(models.size()));
-  std::vector<const float*> x(models.size());
-  reader.for_each_tile([&](const Tile& tile) {
-    for (std::size_t i = 0; i < models.size(); ++i) x[i] = tile.inputs[models[i]];
-    add_to_gram(x, call.base ? tile.inputs[*call.base] : nullptr, 0, tile.n, gram.data());
-    return true;
-  });
+  const std::vector<LaneSum> gram = gram_of_rows(reader, models, call.base, std::max<std::uint64_t>(1, reader.numel));
   stats->coef = coefficients(call, gram_matrix(gram, models.size()), models.size());
   return stats;
 }

@@ -169,5 +169,12 @@ TEST(Karcher, MaxIterMustBeAWholeNumber) {
   }
 }
 
+TEST(Karcher, GramPassFromTheInputsBytesMatchesTiles) {
+  for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
+    for (const std::size_t n_inputs : {2u, 4u, 5u})
+      expect_lane_passes_match_tiles(karcher(), make_call(karcher(), n_inputs, std::nullopt, {}),
+                                     random_inputs(n_inputs, 3001, 0.5), dtype, 37);
+}
+
 }  // namespace
 }  // namespace weld::test

@@ -165,6 +165,36 @@ inline void expect_lanes_match_tiles(const MethodDescriptor& m, const MethodCall
   }
 }
 
+// A streamed method's passes over the inputs' own bytes (TensorReader::lane_inputs) find
+// the statistics its passes over f32 tiles (of `tile` elements) find: merge_tile gives the
+// same values to the bit with either.
+inline void expect_lane_passes_match_tiles(const MethodDescriptor& m, const MethodCall& call,
+                                           const std::vector<std::vector<float>>& inputs, DType dtype,
+                                           std::size_t tile) {
+  ASSERT_NE(m.prepare, nullptr) << m.name;
+  std::vector<std::vector<std::byte>> bytes;
+  std::vector<std::vector<float>> seen;
+  for (const auto& x : inputs) {
+    bytes.push_back(to_bytes(dtype, x));
+    seen.push_back(to_floats(dtype, bytes.back()));
+  }
+  const std::size_t n = inputs.front().size();
+  const std::vector<std::uint64_t> shape = {n};
+  std::vector<const float*> ptrs;
+  for (const auto& x : seen) ptrs.push_back(x.data());
+  std::vector<const std::byte*> whole;
+  for (const auto& b : bytes) whole.push_back(b.data());
+  Scratch scratch;
+  const std::unique_ptr<TensorStats> stats =
+      m.prepare(call, VectorReader(ptrs, n, shape, "t", 42, n, scratch, LaneSpan{whole, nullptr, n, dtype}));
+  std::vector<float> got(n);
+  m.merge_tile(call, Tile{ptrs, got.data(), n, 0, stats.get(), &scratch});
+  const std::vector<float> want = run_tile(m, call, seen, shape, 42, "t", tile);
+  for (std::size_t i = 0; i < n; ++i)
+    ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof got[i]), 0)
+        << m.name << " " << dtype_name(dtype) << ": element " << i << ": " << got[i] << " instead of " << want[i];
+}
+
 // Inputs for expect_lanes_match_tiles: random values with zeros of both signs, infinities,
 // NaN, subnormals and values past the f16 range among them, n of each.
 inline std::vector<std::vector<float>> lane_test_inputs(std::size_t n_inputs, std::size_t n) {

@@ -199,5 +199,19 @@ TEST(Multislerp, NormalizedWeightsMustNotSumToZero) {
               ElementsAre(0.0f, 0.0f));
 }
 
+TEST(Multislerp, GramPassFromTheInputsBytesMatchesTiles) {
+  // Two to four models take the fused Gram pass, five the converted one; with a base and
+  // without.
+  for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
+    for (const std::size_t n_inputs : {2u, 3u, 5u})
+      for (const bool with_base : {false, true}) {
+        const std::size_t n = with_base ? n_inputs + 1 : n_inputs;
+        const MethodCall call =
+            make_call(multislerp(), n, with_base ? std::optional<std::size_t>(0) : std::nullopt,
+                      {{"weight", std::vector<double>(n, 1.0)}});
+        expect_lane_passes_match_tiles(multislerp(), call, random_inputs(n, 3001, 0.5), dtype, 37);
+      }
+}
+
 }  // namespace
 }  // namespace weld::test
