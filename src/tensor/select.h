@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace weld {
 
@@ -25,5 +26,10 @@ inline std::uint64_t rank_pair(std::uint32_t key, std::size_t index) noexcept {
 
 // The packed pair at `rank` (0 = smallest) among `keys`.
 std::uint64_t select_rank(std::span<const std::uint32_t> keys, std::size_t rank);
+
+// The keys alone at several ranks (each < keys.size()), in order: one pass counts the high
+// digits for all of them, and one more per distinct high digit among them counts the low
+// ones, where select_rank makes three passes for each.
+std::vector<std::uint32_t> select_keys(std::span<const std::uint32_t> keys, std::span<const std::size_t> ranks);
 
 }  // namespace weld

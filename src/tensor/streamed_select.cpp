@@ -179,16 +179,29 @@ void StreamedSelector::end_sample() {
   // of a sample quantile, plus a margin for samples whose pieces are not independent (rows
   // of one scale, say).
   const auto m = static_cast<double>(sample_.size());
+  // Each window's bounds: keys at sample ranks, all selected together; a bound past either
+  // end of the sample is the end of the key range instead.
+  std::vector<std::size_t> bound_ranks;
+  std::vector<std::uint32_t*> bounds;
   for (Target& t : targets_) {
     const double q = static_cast<double>(t.rank) / static_cast<double>(n_);
     const double spread = 4.0 * std::sqrt(m * q * (1.0 - q)) + m / 256.0 + 16.0;
     const double low_rank = std::floor(q * m - spread), high_rank = std::ceil(q * m + spread);
-    t.low = low_rank < 0.0 ? 0 : key_of(select_rank(sample_, static_cast<std::size_t>(low_rank)));
-    t.high = high_rank >= m ? std::numeric_limits<std::uint32_t>::max()
-                            : key_of(select_rank(sample_, static_cast<std::size_t>(high_rank)));
+    t.low = 0;
+    t.high = std::numeric_limits<std::uint32_t>::max();
+    if (low_rank >= 0.0) {
+      bound_ranks.push_back(static_cast<std::size_t>(low_rank));
+      bounds.push_back(&t.low);
+    }
+    if (high_rank < m) {
+      bound_ranks.push_back(static_cast<std::size_t>(high_rank));
+      bounds.push_back(&t.high);
+    }
     const double expected = (std::min(high_rank, m) - std::max(low_rank, 0.0)) / m * static_cast<double>(n_);
     t.capacity = static_cast<std::uint64_t>(2.0 * expected) + 4096;
   }
+  const std::vector<std::uint32_t> keys = select_keys(sample_, bound_ranks);
+  for (std::size_t b = 0; b < bounds.size(); ++b) *bounds[b] = keys[b];
   sample_ = {};
   phase_ = Phase::kWindow;
   ranges_ = {{0, n_}};

@@ -50,5 +50,23 @@ TEST(Select, EveryRankMatchesASort) {
   EXPECT_EQ(select_rank(keys, keys.size() - 1), sorted.back());
 }
 
+TEST(Select, KeysAtSeveralRanksMatchASort) {
+  std::vector<std::uint32_t> keys(3000);
+  std::uint64_t state = 99;
+  for (std::uint32_t& k : keys) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    const std::uint32_t r = static_cast<std::uint32_t>(state >> 33);
+    k = (r % 2 == 0) ? (r % 3) << 16 | (r % 11) : r;  // half in three high digits
+  }
+  std::vector<std::uint32_t> sorted = keys;
+  std::sort(sorted.begin(), sorted.end());
+  // Ranks out of order, repeated, sharing high digits and not.
+  const std::vector<std::size_t> ranks = {2999, 0, 700, 701, 1499, 0, 1500, 2200};
+  const std::vector<std::uint32_t> found = select_keys(keys, ranks);
+  ASSERT_EQ(found.size(), ranks.size());
+  for (std::size_t r = 0; r < ranks.size(); ++r) EXPECT_EQ(found[r], sorted[ranks[r]]) << ranks[r];
+  EXPECT_TRUE(select_keys(keys, {}).empty());
+}
+
 }  // namespace
 }  // namespace weld
