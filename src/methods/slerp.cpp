@@ -4,11 +4,14 @@
 // The angle comes from the normalised tensors, the formula is applied to the unnormalised
 // ones. As mergekit: a norm of at most 1e-8 leaves that tensor unnormalised, and nearly
 // colinear tensors (|cos theta| > 0.9995) are interpolated linearly. Exactly two models.
-#include <array>
+#include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "methods/all_methods.h"
+#include "methods/gram.h"
 #include "tensor/lane_sum.h"
 #include "tensor/vector_clones.h"
 
@@ -35,21 +38,12 @@ struct SlerpStats final : TensorStats {
 // v1's input index (v0 is the base).
 std::size_t other(const MethodCall& call) { return *call.base == 0 ? 1 : 0; }
 
-WELD_VECTOR_CLONES void add_norms_and_dot(const float* v0, const float* v1, std::size_t n, LaneSum& norm0,
-                                          LaneSum& norm1, LaneSum& dot) noexcept {
-  // In one loop, the three sums' additions overlap instead of each waiting on its own last.
-  add_together(n, std::array{&norm0, &norm1, &dot}, [&](std::size_t j) {
-    return std::array{double{v0[j]} * v0[j], double{v1[j]} * v1[j], double{v0[j]} * v1[j]};
-  });
-}
-
 std::unique_ptr<TensorStats> prepare(const MethodCall& call, const TensorReader& reader) {
-  LaneSum squares0, squares1, products;
-  reader.for_each_tile([&](const Tile& tile) {
-    add_norms_and_dot(tile.inputs[*call.base], tile.inputs[other(call)], tile.n, squares0, squares1, products);
-    return true;
-  });
-  double norm0 = squares0.value(), norm1 = squares1.value(), dot = products.value();
+  // The Gram sums of (v0, v1): |v0|^2, <v0, v1>, |v1|^2.
+  const std::size_t vectors[] = {*call.base, other(call)};
+  const std::vector<LaneSum> gram =
+      gram_of_rows(reader, vectors, std::nullopt, std::max<std::uint64_t>(1, reader.numel));
+  double norm0 = gram[0].value(), dot = gram[1].value(), norm1 = gram[2].value();
   norm0 = std::sqrt(norm0);
   norm1 = std::sqrt(norm1);
   if (norm0 > kMinNorm) dot /= norm0;

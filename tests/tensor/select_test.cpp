@@ -33,15 +33,20 @@ TEST(Select, MagnitudeKeyOrdersAbsoluteValuesWithNaNLast) {
 namespace weld {
 namespace {
 
-// Against a full sort of (key, index) pairs, on keys with many repeats and spread digits.
-TEST(Select, EveryRankMatchesASort) {
-  std::vector<std::uint32_t> keys(5000);
-  std::uint64_t state = 12345;
+// n keys with many repeats and spread digits: a third of them cluster in a few high digits.
+std::vector<std::uint32_t> clustered_keys(std::size_t n, std::uint64_t state) {
+  std::vector<std::uint32_t> keys(n);
   for (std::uint32_t& k : keys) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     const std::uint32_t r = static_cast<std::uint32_t>(state >> 33);
-    k = (r % 3 == 0) ? (r % 7) << 16 | (r % 5) : r;  // clusters in a few high digits
+    k = (r % 3 == 0) ? (r % 7) << 16 | (r % 5) : r;
   }
+  return keys;
+}
+
+// Against a full sort of (key, index) pairs.
+TEST(Select, EveryRankMatchesASort) {
+  const std::vector<std::uint32_t> keys = clustered_keys(5000, 12345);
   std::vector<std::uint64_t> sorted;
   for (std::size_t i = 0; i < keys.size(); ++i) sorted.push_back(rank_pair(keys[i], i));
   std::sort(sorted.begin(), sorted.end());
@@ -51,13 +56,7 @@ TEST(Select, EveryRankMatchesASort) {
 }
 
 TEST(Select, KeysAtSeveralRanksMatchASort) {
-  std::vector<std::uint32_t> keys(3000);
-  std::uint64_t state = 99;
-  for (std::uint32_t& k : keys) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    const std::uint32_t r = static_cast<std::uint32_t>(state >> 33);
-    k = (r % 2 == 0) ? (r % 3) << 16 | (r % 11) : r;  // half in three high digits
-  }
+  const std::vector<std::uint32_t> keys = clustered_keys(3000, 99);
   std::vector<std::uint32_t> sorted = keys;
   std::sort(sorted.begin(), sorted.end());
   // Ranks out of order, repeated, sharing high digits and not.
