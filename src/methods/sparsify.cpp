@@ -177,27 +177,40 @@ void TaskVectorSparsifier::add_l1_norms(const float* x, const float* b, std::uin
     }
     return;
   }
-  // Step by step, a block at a time so that the steps find it in L1; della_magprune's blocks
-  // are whole rows.
-  const std::size_t row = method_ == Sparsifier::kDellaMagprune && args_.row_length ? args_.row_length : 1;
-  const std::size_t block = std::max<std::size_t>(1, kDrawBlock / row) * row;
+  add_l1_norms_by_blocks(begin, n, before, after, scratch, [&](std::size_t first, std::span<float> d) {
+    masked_weighted_delta(x + first, b + first, nullptr, begin + first, std::nullopt, 1.0f, d.data(), d.size());
+  });
+}
+
+void TaskVectorSparsifier::add_l1_norms_by_blocks(
+    std::uint64_t begin, std::size_t n, LaneSum& before, LaneSum& after, Scratch& scratch,
+    const std::function<void(std::size_t first, std::span<float> d)>& task_vector) {
+  const std::size_t block = std::max<std::size_t>(1, kDrawBlock / l1_pass_unit()) * l1_pass_unit();
   for (std::size_t first = 0; first < n; first += block) {
-    const std::size_t m = std::min(block, n - first);
-    const std::span<float> d = scratch.floats(kDeltaSlot, m);
-    masked_weighted_delta(x + first, b + first, nullptr, begin + first, std::nullopt, 1.0f, d.data(), m);  // x - b
+    const std::span<float> d = scratch.floats(kDeltaSlot, std::min(block, n - first));
+    task_vector(first, d);
     add_l1_norm(d, before);
     mask(d, begin + first, scratch);
     add_l1_norm(d, after);
-    if (random) set_bits_of_nonzero(d, begin + first, pending_bits_.data());
+    if (!pending_bits_.empty()) set_bits_of_nonzero(d, begin + first, pending_bits_.data());  // the random masks
   }
 }
 
 void TaskVectorSparsifier::add_l1_norms_lanes(const std::byte* x, const std::byte* b, DType dtype,
-                                              std::uint64_t begin, std::size_t n, LaneSum& before, LaneSum& after) {
-  WELD_CHECK(l1_rescale_ && has_fused_l1_pass());
+                                              std::uint64_t begin, std::size_t n, LaneSum& before, LaneSum& after,
+                                              Scratch& scratch) {
+  WELD_CHECK(l1_rescale_ && has_fused_l1_pass() && begin % l1_pass_unit() == 0);
   if (pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
-  random_keep_l1_lanes(x, b, dtype, rng_, static_cast<float>(args_.density), begin, n, pending_bits_.data(), before,
-                       after);
+  if (method_ == Sparsifier::kRandom) {
+    random_keep_l1_lanes(x, b, dtype, rng_, static_cast<float>(args_.density), begin, n, pending_bits_.data(), before,
+                         after);
+    return;
+  }
+  // della_magprune: the steps of the tile path on the task vector taken from the bytes.
+  const std::size_t size = dtype_size(dtype);
+  add_l1_norms_by_blocks(begin, n, before, after, scratch, [&](std::size_t first, std::span<float> d) {
+    delta_lanes(x + first * size, b + first * size, dtype, d.size(), d.data());
+  });
 }
 
 void TaskVectorSparsifier::weighted_delta(const float* x, const float* b, std::uint64_t begin, std::size_t n,

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <span>
@@ -147,11 +148,20 @@ class TaskVectorSparsifier {
   // again. REQUIRES: needs_l1_norms().
   void add_l1_norms(const float* x, const float* b, std::uint64_t begin, std::size_t n, LaneSum& before,
                     LaneSum& after, Scratch& scratch);
-  // Whether add_l1_norms_lanes() can make the L1 pass: the random sparsifier draws in registers.
-  bool has_fused_l1_pass() const noexcept { return method_ == Sparsifier::kRandom; }
-  // add_l1_norms() from the inputs' own bytes (tensor/lanes.h). REQUIRES: has_fused_l1_pass().
+  // Whether add_l1_norms_lanes() can make the L1 pass: the random sparsifier draws in
+  // registers, della_magprune ranks rows of the task vector taken from the bytes.
+  bool has_fused_l1_pass() const noexcept {
+    return method_ == Sparsifier::kRandom || method_ == Sparsifier::kDellaMagprune;
+  }
+  // The L1 pass must be given a multiple of this many elements at a time (or the rest of the
+  // tensor): whole rows for della_magprune.
+  std::size_t l1_pass_unit() const noexcept {
+    return method_ == Sparsifier::kDellaMagprune && args_.row_length ? args_.row_length : 1;
+  }
+  // add_l1_norms() from the inputs' own bytes (tensor/lanes.h). REQUIRES: has_fused_l1_pass(),
+  // begin and n multiples of l1_pass_unit() (n may end the tensor).
   void add_l1_norms_lanes(const std::byte* x, const std::byte* b, DType dtype, std::uint64_t begin, std::size_t n,
-                          LaneSum& before, LaneSum& after);
+                          LaneSum& before, LaneSum& after, Scratch& scratch);
 
   // weight * rescale(mask(x - b)) over elements [begin, begin + n) of the task vector, stored
   // in out or added to it. REQUIRES: whole rows when needs_whole_rows().
@@ -188,6 +198,11 @@ class TaskVectorSparsifier {
   std::vector<std::uint8_t> kept_bits_;     // and read by mask() once set_l1_norms() is called
 
   void mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept;
+  // The L1 pass's steps over elements [begin, begin + n) of the task vector, a block at a time
+  // so that the steps find it in L1 (whole rows for della_magprune): task_vector(first, d)
+  // sets d to elements [begin + first, begin + first + d.size()).
+  void add_l1_norms_by_blocks(std::uint64_t begin, std::size_t n, LaneSum& before, LaneSum& after, Scratch& scratch,
+                              const std::function<void(std::size_t first, std::span<float> d)>& task_vector);
   // What selection keys are xor'ed with: magnitude selects the largest first.
   std::uint32_t key_flip() const noexcept { return method_ == Sparsifier::kMagnitude ? 0xffffffffu : 0u; }
   double scale_ = 1.0;

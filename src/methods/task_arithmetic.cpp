@@ -240,13 +240,17 @@ void find_l1_norms(const MethodCall& call, FamilyStats& stats, const TensorReade
   const std::optional<LaneSpan> lanes = fused ? reader.lane_inputs() : std::nullopt;
   if (lanes) {
     const std::size_t size = dtype_size(lanes->dtype);
-    for (std::uint64_t first = 0; first < reader.numel; first += kFusedL1Block) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kFusedL1Block, reader.numel - first));
+    std::size_t unit = 1;  // whole rows, where a sparsifier ranks within them
+    for (const TaskVectorSparsifier& s : stats.sparsifiers) unit = std::max(unit, s.l1_pass_unit());
+    const std::size_t block = std::max<std::size_t>(1, kFusedL1Block / unit) * unit;
+    Scratch scratch;
+    for (std::uint64_t first = 0; first < reader.numel; first += block) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(block, reader.numel - first));
       for (std::size_t k = 0; k < n_models; ++k)
         if (stats.sparsifiers[k].needs_l1_norms())
           stats.sparsifiers[k].add_l1_norms_lanes(lanes->inputs[stats.inputs[k]] + first * size,
                                                   lanes->inputs[*call.base] + first * size, lanes->dtype, first, n,
-                                                  before[k], after[k]);
+                                                  before[k], after[k], scratch);
     }
   } else {
     reader.for_each_tile([&](const Tile& tile) {

@@ -1,6 +1,8 @@
 #include "tensor/masked_delta.h"
 
+#include <bit>
 #include <cmath>
+#include <cstring>
 
 #include "tensor/convert.h"
 #include "tensor/lanes.h"
@@ -97,16 +99,17 @@ WELD_TARGET_LANES std::size_t random_keep_l1_fused(const std::byte* x, const std
   return j;
 }
 
+// 32-bit word j of out = (bits of x[j] - b[j]) & keep ^ flip, from the inputs' bytes.
 template <DType T>
-WELD_TARGET_LANES void delta_keys_fused(const std::byte* x, const std::byte* b, std::uint32_t flip, std::size_t n,
-                                        std::uint32_t* keys) noexcept {
+WELD_TARGET_LANES void delta_bits_fused(const std::byte* x, const std::byte* b, std::uint32_t keep, std::uint32_t flip,
+                                        std::size_t n, std::byte* out) noexcept {
   constexpr std::size_t size = T == DType::kF32 ? 4 : 2;
-  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff), flip_v = _mm512_set1_epi32(static_cast<int>(flip));
+  const __m512i keep_v = _mm512_set1_epi32(static_cast<int>(keep)), flip_v = _mm512_set1_epi32(static_cast<int>(flip));
   for (std::size_t j = 0; j < n; j += 16) {
     const __mmask16 mask = n - j >= 16 ? __mmask16(0xffff) : x86::tail_mask(n - j);
     const Lanes d = lanes_detail::load16<T>(x + j * size, mask) - lanes_detail::load16<T>(b + j * size, mask);
-    const __m512i key = _mm512_xor_si512(_mm512_and_si512(_mm512_castps_si512(d), magnitude), flip_v);
-    _mm512_mask_storeu_epi32(keys + j, mask, key);
+    const __m512i bits = _mm512_xor_si512(_mm512_and_si512(_mm512_castps_si512(d), keep_v), flip_v);
+    _mm512_mask_storeu_epi32(out + 4 * j, mask, bits);
   }
 }
 
@@ -209,6 +212,31 @@ void random_keep_l1_converted(const std::byte* x, const std::byte* b, DType dtyp
   }
 }
 
+// The bits of x - b, as delta_bits_fused, fused or converted.
+void delta_bits_lanes(const std::byte* x, const std::byte* b, DType dtype, std::uint32_t keep, std::uint32_t flip,
+                      std::size_t n, std::byte* out) noexcept {
+#if defined(__x86_64__)
+  if (lanes_are_fused()) {
+    switch (dtype) {
+      case DType::kBF16: return delta_bits_fused<DType::kBF16>(x, b, keep, flip, n, out);
+      case DType::kF16: return delta_bits_fused<DType::kF16>(x, b, keep, flip, n, out);
+      default: return delta_bits_fused<DType::kF32>(x, b, keep, flip, n, out);
+    }
+  }
+#endif
+  const std::size_t size = dtype_size(dtype);
+  float xs[kLaneWidth], bs[kLaneWidth];
+  for (std::size_t at = 0; at < n; at += kLaneWidth) {
+    const std::size_t m = std::min(kLaneWidth, n - at);
+    to_f32(dtype, x + at * size, xs, m);
+    to_f32(dtype, b + at * size, bs, m);
+    for (std::size_t j = 0; j < m; ++j) {
+      const std::uint32_t bits = (std::bit_cast<std::uint32_t>(xs[j] - bs[j]) & keep) ^ flip;
+      std::memcpy(out + 4 * (at + j), &bits, sizeof bits);
+    }
+  }
+}
+
 }  // namespace
 
 void random_keep_l1(const float* x, const float* b, const float* u, float keep, std::uint64_t begin,
@@ -252,23 +280,11 @@ void random_keep_l1_lanes(const std::byte* x, const std::byte* b, DType dtype, c
 
 void delta_keys_lanes(const std::byte* x, const std::byte* b, DType dtype, std::uint32_t flip, std::size_t n,
                       std::uint32_t* keys) noexcept {
-#if defined(__x86_64__)
-  if (lanes_are_fused()) {
-    switch (dtype) {
-      case DType::kBF16: return delta_keys_fused<DType::kBF16>(x, b, flip, n, keys);
-      case DType::kF16: return delta_keys_fused<DType::kF16>(x, b, flip, n, keys);
-      default: return delta_keys_fused<DType::kF32>(x, b, flip, n, keys);
-    }
-  }
-#endif
-  const std::size_t size = dtype_size(dtype);
-  float xs[kLaneWidth], bs[kLaneWidth];
-  for (std::size_t at = 0; at < n; at += kLaneWidth) {
-    const std::size_t m = std::min(kLaneWidth, n - at);
-    to_f32(dtype, x + at * size, xs, m);
-    to_f32(dtype, b + at * size, bs, m);
-    for (std::size_t j = 0; j < m; ++j) keys[at + j] = magnitude_key(xs[j] - bs[j]) ^ flip;
-  }
+  delta_bits_lanes(x, b, dtype, 0x7fffffffu, flip, n, reinterpret_cast<std::byte*>(keys));  // magnitude_key ^ flip
+}
+
+void delta_lanes(const std::byte* x, const std::byte* b, DType dtype, std::size_t n, float* d) noexcept {
+  delta_bits_lanes(x, b, dtype, 0xffffffffu, 0, n, reinterpret_cast<std::byte*>(d));
 }
 
 void masked_weighted_delta(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,

@@ -39,6 +39,10 @@ void random_keep_l1_lanes(const std::byte* x, const std::byte* b, DType dtype, c
 void delta_keys_lanes(const std::byte* x, const std::byte* b, DType dtype, std::uint32_t flip, std::size_t n,
                       std::uint32_t* keys) noexcept;
 
+// d[j] = x[j] - b[j] for j < n, from the inputs' own bytes (as delta_keys_lanes): the task
+// vector a pass over f32 tiles would compute. REQUIRES: is_lane_dtype(dtype).
+void delta_lanes(const std::byte* x, const std::byte* b, DType dtype, std::size_t n, float* d) noexcept;
+
 // Whether a kernel's results replace out[j] or are added to it.
 enum class Into { kStore, kAdd };
 

@@ -129,6 +129,21 @@ TEST(TiesFamily, LanesMatchTilesBitForBit) {
   }
 }
 
+// The L1 passes from the inputs' bytes over tensors of several blocks: rows of 72 (4032 to a
+// block of the fused pass) and rows longer than a block.
+TEST(TiesFamily, FusedL1PassesOverManyBlocksMatchTiles) {
+  for (const char* name : {"della", "della_linear", "dare_linear"}) {
+    SCOPED_TRACE(name);
+    const MethodCall call =
+        make_call(method(name), 3, 0, {{"weight", {kNaN, 0.5, 0.75}}, {"density", {kNaN, 0.5, 0.7}}});
+    for (const std::vector<std::uint64_t>& shape : {std::vector<std::uint64_t>{125, 72}, {2, 5000}}) {
+      const std::vector<std::vector<float>> inputs = random_inputs(3, shape[0] * shape[1], 0.5);
+      for (const DType dtype : {DType::kBF16, DType::kF32})
+        expect_lanes_match_tiles(method(name), call, inputs, dtype, 640, shape);
+    }
+  }
+}
+
 TEST(TiesFamily, DellaRankingRowsInTheMergeHasNoFusedPath) {
   const MethodDescriptor& della = method("della");
   const MethodCall call = make_call(della, 2, 0, {{"weight", {kNaN, 1}}, {"density", {kNaN, 0.5}}}, {{"rescale", 0}});
