@@ -104,6 +104,27 @@ std::vector<float> bf16_task_vector(std::size_t n) {
   return v;
 }
 
+// Four window bounds on a sample of 720 Ki keys of a bf16 task vector (breadcrumbs' two ranks
+// per fine-tune on an MLP tensor): one select_rank per bound (argument 0) against one
+// select_keys for all four (1).
+void BM_window_bounds(benchmark::State& state) {
+  constexpr std::size_t kSample = 720 * 1024;
+  const std::vector<float> values = bf16_task_vector(kSample);
+  std::vector<std::uint32_t> keys(kSample);
+  for (std::size_t i = 0; i < kSample; ++i) keys[i] = magnitude_key(values[i]);
+  const std::size_t ranks[] = {kSample / 2 - 4500, kSample / 2 + 4500, kSample * 99 / 100 - 1500,
+                               kSample * 99 / 100 + 1500};
+  for (auto _ : state) {
+    if (state.range(0) == 0) {
+      for (std::size_t rank : ranks) benchmark::DoNotOptimize(select_rank(keys, rank));
+    } else {
+      benchmark::DoNotOptimize(select_keys(keys, ranks));
+    }
+  }
+  set_bytes(state, kSample * sizeof(std::uint32_t));
+}
+BENCHMARK(BM_window_bounds)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
 // DELLA's keep test (density 0.5, epsilon 0.1) for rows of normal values (argument 0) or of a
 // bf16 task vector (1), settled by rank thresholds.
 void BM_keep_by_rank(benchmark::State& state) {
