@@ -2,6 +2,7 @@
 // temporary directory that is renamed to OUT_DIR only when complete.
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 
 #include "cli/commands.h"
@@ -32,6 +33,7 @@ struct MergeArgs {
   bool force = false;
   bool post_weights_at_end = false;
   bool whole_tensors = false;
+  InputReads reads = InputReads::kPread;
 };
 
 int run_merge(const MergeArgs& args) {
@@ -43,7 +45,7 @@ int run_merge(const MergeArgs& args) {
   options.post_weights_at_end = args.post_weights_at_end;
   options.seed = args.seed;
   const MergePlan plan = plan_merge(recipe, models, options);
-  const ExecuteOptions execute{.threads = args.threads, .whole_tensors = args.whole_tensors};
+  const ExecuteOptions execute{.threads = args.threads, .reads = args.reads, .whole_tensors = args.whole_tensors};
   log_verbose("plan: {} tensors, {} shard{}, {} working memory on {} threads", plan.tensors.size(),
               plan.shards.file_names.size(), plan.shards.file_names.size() == 1 ? "" : "s",
               format_bytes(working_memory_bytes(plan, execute)), args.threads);
@@ -79,6 +81,11 @@ CommandAction setup_merge(CLI::App& command) {
   command.add_flag("--force", args->force, "replace OUT_DIR if it exists and is not empty");
   command.add_flag("--post-weights-at-end", args->post_weights_at_end,
                    "evaluate gradients for final norm and lm_head at t=1 (older mergekit) not t=0");
+  command.add_option("--read", args->reads,
+                     "how inputs are read: pread (copied a tile at a time, the default) or mmap "
+                     "(straight from the maps); the same bytes either way")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, InputReads>{{"pread", InputReads::kPread}, {"mmap", InputReads::kMmap}}));
   command.add_flag("--whole-tensors", args->whole_tensors,
                    "merge each tensor whole in memory, not streamed in tiles: the simple reference "
                    "path, for checking (same bytes, more memory)");

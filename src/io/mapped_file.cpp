@@ -14,13 +14,16 @@
 namespace weld {
 namespace {
 
-// Closes a descriptor when the scope ends; the map outlives it (mmap keeps its own reference).
+// Closes a descriptor when the scope ends unless it was released to its owner.
 class FdCloser {
  public:
   explicit FdCloser(int fd) : fd_(fd) {}
   FdCloser(const FdCloser&) = delete;
   FdCloser& operator=(const FdCloser&) = delete;
-  ~FdCloser() { ::close(fd_); }
+  ~FdCloser() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_;
@@ -47,19 +50,20 @@ MappedFile MappedFile::open(const std::string& path) {
   // writer; it changes nothing for regular files.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail_errno("open", path, errno);
-  const FdCloser closer(fd);
+  FdCloser closer(fd);
   const std::size_t size = regular_file_size(fd, path);
-  if (size == 0) return MappedFile(path, nullptr, 0);  // mmap refuses a zero length
+  if (size == 0) return MappedFile(path, closer.release(), nullptr, 0);  // mmap refuses a zero length
   void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (data == MAP_FAILED) fail_errno("map", path, errno);
-  return MappedFile(path, static_cast<const std::byte*>(data), size);
+  return MappedFile(path, closer.release(), static_cast<const std::byte*>(data), size);
 }
 
-MappedFile::MappedFile(std::string path, const std::byte* data, std::size_t size)
-    : path_(std::move(path)), data_(data), size_(size) {}
+MappedFile::MappedFile(std::string path, int fd, const std::byte* data, std::size_t size)
+    : path_(std::move(path)), fd_(fd), data_(data), size_(size) {}
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)),
+      fd_(std::exchange(other.fd_, -1)),
       data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)) {}
 
@@ -67,6 +71,7 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
     release();
     path_ = std::move(other.path_);
+    fd_ = std::exchange(other.fd_, -1);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
   }
@@ -77,8 +82,22 @@ MappedFile::~MappedFile() { release(); }
 
 void MappedFile::release() {
   if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
   data_ = nullptr;
   size_ = 0;
+}
+
+void MappedFile::read(std::size_t offset, std::span<std::byte> into) const {
+  std::size_t done = 0;
+  while (done < into.size()) {
+    const ssize_t n = ::pread(fd_, into.data() + done, into.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_errno("read", path_, errno);
+    if (n == 0) fail("cannot read '{}': it ends before byte {} (was it changed during the merge?)", path_,
+                     offset + into.size());
+    done += static_cast<std::size_t>(n);
+  }
 }
 
 void MappedFile::prefetch(std::size_t offset, std::size_t length) const {

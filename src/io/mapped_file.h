@@ -1,5 +1,6 @@
-// A read-only memory map of a whole file. Inputs are mapped, never read into buffers, so
-// a merge's resident memory does not grow with the model.
+// A read-only memory map of a whole file, and its descriptor for copies out of the page
+// cache. Inputs are mapped or copied a tile at a time, never read whole into buffers, so a
+// merge's resident memory does not grow with the model.
 #pragma once
 
 #include <cstddef>
@@ -26,11 +27,18 @@ class MappedFile {
   // Hints that [offset, offset + length) is needed soon (MADV_WILLNEED); never fails.
   void prefetch(std::size_t offset, std::size_t length) const;
 
+  // Copies bytes [offset, offset + into.size()) into `into` with pread: the same bytes as
+  // bytes(), without touching the map (on machines where a first touch of each mapped page
+  // costs more than a copy; docs/performance.md). Throws weld::Error naming the path if the
+  // read fails or the file ends first (it shrank since it was opened).
+  void read(std::size_t offset, std::span<std::byte> into) const;
+
  private:
-  MappedFile(std::string path, const std::byte* data, std::size_t size);
+  MappedFile(std::string path, int fd, const std::byte* data, std::size_t size);
   void release();
 
   std::string path_;
+  int fd_ = -1;
   const std::byte* data_ = nullptr;
   std::size_t size_ = 0;
 };

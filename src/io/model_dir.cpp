@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "util/check.h"
 #include "util/error.h"
 
 namespace weld {
@@ -113,6 +114,12 @@ void TensorRef::prefetch(std::uint64_t offset, std::uint64_t length) const {
   if (offset >= bytes.size()) return;
   const auto start = static_cast<std::size_t>(bytes.data() - file->mapped().bytes().data()) + offset;
   file->mapped().prefetch(start, std::min<std::uint64_t>(length, bytes.size() - offset));
+}
+
+void TensorRef::read(std::uint64_t offset, std::span<std::byte> into) const {
+  const std::span<const std::byte> bytes = data();
+  WELD_CHECK(offset <= bytes.size() && into.size() <= bytes.size() - offset);
+  file->mapped().read(static_cast<std::size_t>(file->data_start() + info->offset_begin + offset), into);
 }
 
 }  // namespace weld

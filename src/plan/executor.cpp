@@ -101,12 +101,24 @@ std::size_t max_tile_elements(const MergePlan& plan) {
   return n;
 }
 
+// Bytes of one input's tile as the workers stage them (none when they read the maps).
+std::size_t staged_bytes_per_input(const MergePlan& plan, const ExecuteOptions& options) {
+  if (options.reads == InputReads::kMmap) return 0;
+  std::size_t size = 1;
+  for (const TensorPlan& t : plan.tensors)
+    for (const PlannedInput& input : t.inputs) size = std::max(size, dtype_size(input.tensor.info->dtype));
+  return max_tile_elements(plan) * size;
+}
+
 // The buffers one worker owns for the whole run (allocated once: first touches are slow).
 // Its output bytes go in buffers of the write-behind pool.
 struct WorkerBuffers {
-  WorkerBuffers(std::size_t n_inputs, std::size_t tile_capacity)
-      : tile(tile_capacity), inputs(n_inputs * tile), out(tile), input_ptrs(n_inputs), input_bytes(n_inputs) {}
+  WorkerBuffers(std::size_t n_inputs, std::size_t tile_capacity, std::size_t staged_bytes)
+      : tile(tile_capacity), staged_bytes_per_input(staged_bytes), staged(n_inputs * staged_bytes),
+        inputs(n_inputs * tile), out(tile), input_ptrs(n_inputs), input_bytes(n_inputs) {}
   std::size_t tile;  // capacity in elements of each tile buffer
+  std::size_t staged_bytes_per_input;
+  std::vector<std::byte> staged;  // a tile of each input's bytes, with InputReads::kPread
   std::vector<float> inputs;
   std::vector<float> out;
   std::vector<const float*> input_ptrs;
@@ -130,19 +142,31 @@ void copy_chunk(const TensorPlan& t, std::size_t tensor, const Task& c, WriteBeh
   writer.submit_external(data.subspan(c.begin * size, (c.end - c.begin) * size), tensor, c.begin * size);
 }
 
-void load_tile(const PlannedInput& input, std::optional<DType> compute, std::uint64_t begin,
-               std::size_t n, float* values) {
-  const DType dtype = input.tensor.info->dtype;
-  to_f32(dtype, input.tensor.data().data() + begin * dtype_size(dtype), values, n);
+// The bytes of elements [begin, begin + n) of input i: in the map, or copied into the worker's
+// staging buffer for that input (valid until the next tile).
+const std::byte* input_bytes(const TensorPlan& t, std::size_t i, std::uint64_t begin, std::size_t n,
+                             InputReads reads, WorkerBuffers& buffers) {
+  const PlannedInput& input = t.inputs[i];
+  const std::size_t size = dtype_size(input.tensor.info->dtype);
+  if (reads == InputReads::kMmap) return input.tensor.data().data() + begin * size;
+  WELD_CHECK(n * size <= buffers.staged_bytes_per_input);
+  std::byte* staged = buffers.staged.data() + i * buffers.staged_bytes_per_input;
+  input.tensor.read(begin * size, {staged, n * size});
+  return staged;
+}
+
+void load_tile(DType dtype, const std::byte* bytes, std::optional<DType> compute, std::size_t n, float* values) {
+  to_f32(dtype, bytes, values, n);
   if (compute && *compute != dtype) round_through(*compute, values, n);
 }
 
 // Loads elements [begin, begin + n) of every input into the worker's tile buffers.
-std::span<const float* const> load_inputs(const MergePlan& plan, const TensorPlan& t,
-                                          std::uint64_t begin, std::size_t n, WorkerBuffers& buffers) {
+std::span<const float* const> load_inputs(const MergePlan& plan, const TensorPlan& t, std::uint64_t begin,
+                                          std::size_t n, InputReads reads, WorkerBuffers& buffers) {
   for (std::size_t i = 0; i < t.inputs.size(); ++i) {
     float* values = buffers.inputs.data() + i * buffers.tile;
-    load_tile(t.inputs[i], plan.compute_dtype, begin, n, values);
+    load_tile(t.inputs[i].tensor.info->dtype, input_bytes(t, i, begin, n, reads, buffers), plan.compute_dtype, n,
+              values);
     buffers.input_ptrs[i] = values;
   }
   return {buffers.input_ptrs.data(), t.inputs.size()};
@@ -159,15 +183,16 @@ bool uses_lanes(const MergePlan& plan, const TensorPlan& t) {
 }
 
 // What a streamed method's prepare() reads through: the worker's tile buffers.
-class MappedTensorReader final : public TensorReader {
+class StreamedTensorReader final : public TensorReader {
  public:
-  MappedTensorReader(const MergePlan& plan, const TensorPlan& t, WorkerBuffers& buffers)
-      : TensorReader(t.numel, t.shape, t.name, plan.seed), plan_(plan), t_(t), buffers_(buffers) {
+  StreamedTensorReader(const MergePlan& plan, const TensorPlan& t, InputReads reads, WorkerBuffers& buffers)
+      : TensorReader(t.numel, t.shape, t.name, plan.seed), plan_(plan), t_(t), reads_(reads), buffers_(buffers) {
     for (const PlannedInput& input : t.inputs) input_bytes_.push_back(input.tensor.data().data());
   }
 
+  // The whole tensor's bytes are those of the maps: copied reads go through tiles instead.
   std::optional<LaneSpan> lane_inputs() const override {
-    if (!uses_lanes(plan_, t_)) return std::nullopt;
+    if (reads_ != InputReads::kMmap || !uses_lanes(plan_, t_)) return std::nullopt;
     return LaneSpan{input_bytes_, nullptr, static_cast<std::size_t>(numel), t_.dtype};
   }
 
@@ -178,7 +203,8 @@ class MappedTensorReader final : public TensorReader {
     WELD_CHECK(end <= numel && (step == kTileElements || first % t_.shape.back() == 0));
     for (std::uint64_t begin = first; begin < end; begin += step) {
       const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, end - begin));
-      if (!fn(Tile{load_inputs(plan_, t_, begin, n, buffers_), nullptr, n, begin, nullptr, &buffers_.scratch}))
+      if (!fn(Tile{load_inputs(plan_, t_, begin, n, reads_, buffers_), nullptr, n, begin, nullptr,
+                   &buffers_.scratch}))
         return;
     }
   }
@@ -186,6 +212,7 @@ class MappedTensorReader final : public TensorReader {
  private:
   const MergePlan& plan_;
   const TensorPlan& t_;
+  InputReads reads_;
   WorkerBuffers& buffers_;
   std::vector<const std::byte*> input_bytes_;
 };
@@ -235,24 +262,25 @@ void round_result(const MergePlan& plan, const TensorPlan& t, float* values, std
 // The fused path: a tile goes from the mapped inputs into the write-behind buffer `bytes`.
 // False where the method needs merge_tile for this tensor.
 bool merge_tile_lanes(const MergePlan& plan, const TensorPlan& t, std::uint64_t begin, std::size_t n,
-                      const TensorStats* stats, std::span<std::byte> bytes, WorkerBuffers& buffers) {
-  const std::size_t size = dtype_size(t.dtype);
-  for (std::size_t i = 0; i < t.inputs.size(); ++i)
-    buffers.input_bytes[i] = t.inputs[i].tensor.data().data() + begin * size;
+                      const TensorStats* stats, std::span<std::byte> bytes, InputReads reads,
+                      WorkerBuffers& buffers) {
+  for (std::size_t i = 0; i < t.inputs.size(); ++i) buffers.input_bytes[i] = input_bytes(t, i, begin, n, reads, buffers);
   const LaneSpan values{{buffers.input_bytes.data(), t.inputs.size()}, bytes.data(), n, t.dtype};
   return plan.method->merge_lanes(t.call, LaneTile{values, begin, stats});
 }
 
 void merge_chunk(const MergePlan& plan, std::size_t tensor, const Task& c, const TensorStats* stats,
-                 WriteBehind& writer, WorkerBuffers& buffers) {
+                 InputReads reads, WriteBehind& writer, WorkerBuffers& buffers) {
   const TensorPlan& t = plan.tensors[tensor];
   const bool lanes = uses_lanes(plan, t);
   const std::size_t step = tile_elements(plan, t), size = dtype_size(t.dtype);
   for (std::uint64_t begin = c.begin; begin < c.end; begin += step) {
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, c.end - begin));
     const std::span<std::byte> bytes = writer.acquire();
-    if (!lanes || !merge_tile_lanes(plan, t, begin, n, stats, bytes, buffers)) {
-      plan.method->merge_tile(t.call, Tile{load_inputs(plan, t, begin, n, buffers), buffers.out.data(), n,
+    // The fused path may decline the tile after its inputs were copied: the tile path then
+    // reads them again, which only a tile of DELLA without rescale does.
+    if (!lanes || !merge_tile_lanes(plan, t, begin, n, stats, bytes, reads, buffers)) {
+      plan.method->merge_tile(t.call, Tile{load_inputs(plan, t, begin, n, reads, buffers), buffers.out.data(), n,
                                            begin, stats, &buffers.scratch});
       round_result(plan, t, buffers.out.data(), n);
       from_f32(t.dtype, buffers.out.data(), bytes.data(), n);
@@ -266,9 +294,9 @@ void merge_whole(const MergePlan& plan, std::size_t tensor, WriteBehind& writer,
   const std::size_t n = static_cast<std::size_t>(t.numel);
   if (buffers.whole_inputs.size() < n * t.inputs.size()) buffers.whole_inputs.resize(n * t.inputs.size());
   if (buffers.whole_out.size() < n) buffers.whole_out.resize(n);
-  for (std::size_t i = 0; i < t.inputs.size(); ++i) {
+  for (std::size_t i = 0; i < t.inputs.size(); ++i) {  // the simple path reads the maps
     float* values = buffers.whole_inputs.data() + i * n;
-    load_tile(t.inputs[i], plan.compute_dtype, 0, n, values);
+    load_tile(t.inputs[i].tensor.info->dtype, t.inputs[i].tensor.data().data(), plan.compute_dtype, n, values);
     buffers.input_ptrs[i] = values;
   }
   const WholeTensor whole{std::span(buffers.input_ptrs.data(), t.inputs.size()), buffers.whole_out.data(),
@@ -318,9 +346,11 @@ std::size_t write_buffer_bytes(const MergePlan& plan) {
 }  // namespace
 
 std::uint64_t working_memory_bytes(const MergePlan& plan, const ExecuteOptions& options) {
-  // Per worker: one f32 tile per input and an f32 output tile; for whole-tensor methods, the
-  // largest tensor's inputs and output in f32. Then the write-behind pool.
-  std::uint64_t per_worker = (max_inputs(plan) + 1) * max_tile_elements(plan) * sizeof(float);
+  // Per worker: one f32 tile per input and an f32 output tile, and a tile of each input's
+  // bytes when they are copied; for whole-tensor methods, the largest tensor's inputs and
+  // output in f32. Then the write-behind pool.
+  std::uint64_t per_worker = (max_inputs(plan) + 1) * max_tile_elements(plan) * sizeof(float) +
+                             max_inputs(plan) * staged_bytes_per_input(plan, options);
   std::uint64_t whole = 0;
   for (const TensorPlan& t : plan.tensors)
     if (is_whole_tensor(plan, t, options))
@@ -342,7 +372,8 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
     if (c.chunk != TaskRef::kPrepare) ++prepared[c.tensor].tasks_left;
 
   std::vector<WorkerBuffers> buffers;
-  for (unsigned w = 0; w < worker_count(options); ++w) buffers.emplace_back(max_inputs(plan), max_tile_elements(plan));
+  for (unsigned w = 0; w < worker_count(options); ++w)
+    buffers.emplace_back(max_inputs(plan), max_tile_elements(plan), staged_bytes_per_input(plan, options));
   WriteBehind behind(writer, write_buffers(options), write_buffer_bytes(plan),
                      [&plan](std::size_t i) { return plan.tensors[i].name; });
   Progress progress("tensors", plan.bytes_in + plan.bytes_out, plan.tensors.size());
@@ -358,7 +389,7 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
       if (is_streamed(plan, t, options)) {
         // Whichever task of the tensor comes first runs the passes; the others wait for them.
         std::call_once(state.once, [&] {
-          state.stats = plan.method->prepare(t.call, MappedTensorReader(plan, t, buffers[worker]));
+          state.stats = plan.method->prepare(t.call, StreamedTensorReader(plan, t, options.reads, buffers[worker]));
         });
       }
       if (c.prepare) return;
@@ -367,7 +398,7 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
       } else if (is_whole_tensor(plan, t, options)) {
         merge_whole(plan, c.tensor, behind, buffers[worker]);
       } else {
-        merge_chunk(plan, c.tensor, c, state.stats.get(), behind, buffers[worker]);
+        merge_chunk(plan, c.tensor, c, state.stats.get(), options.reads, behind, buffers[worker]);
       }
     });
     if (c.prepare) return;

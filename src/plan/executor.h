@@ -27,8 +27,14 @@ inline constexpr std::size_t kTileElements = std::size_t{1} << 16;
 // handing out chunks costs nothing.
 inline constexpr std::size_t kChunkElements = std::size_t{1} << 20;
 
+// How the workers read the inputs' bytes: copied a tile at a time into a buffer of their own
+// (pread), or straight from the memory maps. Both read the same bytes; which is faster depends
+// on what a first touch of a mapped page costs on the machine (docs/performance.md).
+enum class InputReads { kPread, kMmap };
+
 struct ExecuteOptions {
   unsigned threads = 1;
+  InputReads reads = InputReads::kPread;
   // Run streamed methods on each whole tensor as one tile instead: the simple path, the
   // reference the streamed path must match byte for byte.
   bool whole_tensors = false;

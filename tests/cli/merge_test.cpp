@@ -137,6 +137,35 @@ TEST_F(MergeCli, SameBytesOnOneAndTwoThreads) {
   EXPECT_EQ(read_file(dir_ / "t1/model.safetensors"), read_file(dir_ / "t2/model.safetensors"));
 }
 
+TEST_F(MergeCli, SameBytesWhetherInputsAreCopiedOrMapped) {
+  // f32 inputs with a bf16 output take the tile path; bf16 throughout takes the fused one.
+  for (const char* dtype : {"float32", "bfloat16"}) {
+    const std::string models = dir_ / (std::string("reads-") + dtype);
+    ASSERT_EQ(run_weld("synth -q " + models + " --layers 1 --vocab 4096 --hidden 128 --intermediate 64 "
+                       "--fine-tunes 2 --dtype " + dtype).status, 0);
+    for (const char* method : {"linear", "task_arithmetic", "dare_linear"}) {
+      const std::string density = std::string(method) == "dare_linear" ? ", density: 0.5" : "";
+      const std::string yaml = std::string("merge_method: ") + method + "\nbase_model: " + models + "/base\n" +
+                               "parameters: {weight: 0.6" + density + "}\nout_dtype: bfloat16\nmodels:\n" +
+                               "  - model: " + models + "/ft-1\n  - model: " + models + "/ft-2\n";
+      for (const char* reads : {"pread", "mmap"}) {
+        const RunResult r = run_weld("merge -q --force " + config(yaml) + " " + (dir_ / reads) + " --read " + reads);
+        ASSERT_EQ(r.status, 0) << method << " " << reads << ": " << r.err;
+      }
+      EXPECT_EQ(read_file(dir_ / "pread/model.safetensors"), read_file(dir_ / "mmap/model.safetensors"))
+          << method << " on " << dtype;
+    }
+  }
+}
+
+TEST_F(MergeCli, UnknownReadModeIsAUsageError) {
+  const std::string yaml = "merge_method: passthrough\nmodels: [{model: " + model("base") + "}]\n";
+  const RunResult r = merge(yaml, "--read stdio");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.err, testing::HasSubstr("--read"));
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+}
+
 TEST_F(MergeCli, ExistingOutputNeedsForce) {
   fs::create_directories(dir_ / "out");
   write_file(dir_ / "out/keep", "x");

@@ -1,5 +1,6 @@
 // End-to-end: methods that need whole-tensor statistics, streamed in tiles, write exactly the
-// bytes of the simple path (--whole-tensors), on one thread and on two.
+// bytes of the simple path (--whole-tensors), on one thread and on two, with the inputs
+// copied a tile at a time (the default) or read from the maps.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -44,6 +45,7 @@ TEST_P(StreamedMethodsCli, TilesOnAnyThreadCountWriteTheBytesOfTheWholeTensorPat
   const std::string whole = merge("whole", "--whole-tensors --threads 1");
   EXPECT_EQ(merge("one", "--threads 1"), whole);
   EXPECT_EQ(merge("two", "--threads 2"), whole);
+  EXPECT_EQ(merge("mapped", "--threads 2 --read mmap"), whole);
 }
 
 constexpr const char* kFamily = "{weight: 0.7, density: 0.4}";

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,26 @@ TEST(MappedFile, Errors) {
   // A FIFO would block a plain open() until a writer appears; it must fail at once instead.
   ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
   EXPECT_EQ(open_error(dir / "fifo"), "cannot open '" + (dir / "fifo") + "': not a regular file");
+}
+
+TEST(MappedFile, ReadCopiesTheBytesOfTheMap) {
+  TempDir dir;
+  write_file(dir / "f", "0123456789");
+  const MappedFile file = MappedFile::open(dir / "f");
+  std::string into(4, '.');
+  file.read(3, std::as_writable_bytes(std::span(into)));
+  EXPECT_EQ(into, "3456");
+  file.read(10, {});  // nothing, at the end
+}
+
+TEST(MappedFile, ReadPastTheEndOfAShrunkFileIsAnError) {
+  TempDir dir;
+  write_file(dir / "f", "0123456789");
+  const MappedFile file = MappedFile::open(dir / "f");
+  std::filesystem::resize_file(dir / "f", 6);  // as if another program truncated it
+  std::string into(4, '.');
+  EXPECT_EQ(test::error_message([&] { file.read(4, std::as_writable_bytes(std::span(into))); }),
+            "cannot read '" + (dir / "f") + "': it ends before byte 8 (was it changed during the merge?)");
 }
 
 TEST(MappedFile, MoveTransfersTheMap) {
