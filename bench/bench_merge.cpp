@@ -2,14 +2,17 @@
 //
 //   bench_merge [--work DIR] [--runs 3] [--double-layers] [--small] [--methods a,b,...]
 //               [--json FILE] [--weld build/weld] [--floor build/bench/bench_floor]
+//               [--read pread|mmap]
 //
 // Generates (once) a base and two fine-tunes shaped like a 1B-parameter Llama with
 // `weld synth` (hidden 2048, 22 layers or 44 with --double-layers, intermediate 5632, vocab
 // 32000, bf16, 2 GB shards; --small is a quick 2-layer version), then for each run and method
-// times the floor program on the method's input files and `weld merge` of that method, one
-// after the other, with a warm page cache. It reports medians, the
-// ratio to the floor, GB/s of bytes read plus written, and the peak anonymous memory
-// (RssAnon high-water, sampled every 2 ms: memory-mapped file pages do not count).
+// times the floor program on the method's input files, twice (reading them mapped, the
+// issue's floor, and copied with pread, the floor of weld's default way of reading), and
+// `weld merge` of that method (with `--read` as given, else weld's default), one after the
+// other, with a warm page cache. It reports medians, the ratio to each floor, GB/s of bytes
+// read plus written, and the peak anonymous memory (RssAnon high-water, sampled every 2 ms:
+// memory-mapped file pages do not count).
 //
 // Before each timed command it reads that command's inputs again and then writes and deletes
 // a file of the output's size (see refresh_free_memory), so that the floor and weld both start
@@ -41,6 +44,7 @@ struct Options {
   std::string weld = "build/weld";
   std::string floor = "build/bench/bench_floor";
   std::string json;
+  std::string read;  // weld merge's --read, if given
   int runs = 3;
   bool double_layers = false;
   bool small = false;
@@ -184,6 +188,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--weld") o.weld = value();
     else if (a == "--floor") o.floor = value();
     else if (a == "--json") o.json = value();
+    else if (a == "--read") o.read = value();
     else if (a == "--runs") o.runs = std::stoi(value());
     else if (a == "--double-layers") o.double_layers = true;
     else if (a == "--small") o.small = true;
@@ -201,7 +206,7 @@ Options parse(int argc, char** argv) {
 
 struct Result {
   std::string method;
-  std::vector<double> weld_seconds, floor_seconds;
+  std::vector<double> weld_seconds, floor_seconds, pread_floor_seconds;
   std::uint64_t peak_anon = 0, floor_peak_anon = 0, bytes = 0;
   bool failed = false;
 };
@@ -218,7 +223,7 @@ int main(int argc, char** argv) {
   const std::string out_file = (work / "floor.out").string();
 
   std::vector<Result> results;
-  for (const std::string& method : o.methods) results.push_back({method, {}, {}, 0, 0, 0, false});
+  for (const std::string& method : o.methods) results.push_back({method, {}, {}, {}, 0, 0, 0, false});
 
   for (int r = 0; r < o.runs; ++r) {
     for (Result& res : results) {
@@ -244,36 +249,47 @@ int main(int argc, char** argv) {
       prepare();
       const Measurement floor = run(floor_args);
       fs::remove(out_file);
+      std::vector<std::string> pread_floor_args = floor_args;
+      pread_floor_args.insert(pread_floor_args.begin() + 1, "--pread");
+      prepare();
+      const Measurement pread_floor = run(pread_floor_args);
+      fs::remove(out_file);
       const fs::path out_dir = work / ("out-" + res.method);
       fs::remove_all(out_dir);
       prepare();
-      const Measurement merge = run({o.weld, "merge", "-q", config.string(), out_dir.string()});
+      std::vector<std::string> merge_args = {o.weld, "merge", "-q", config.string(), out_dir.string()};
+      if (!o.read.empty()) merge_args.insert(merge_args.end(), {"--read", o.read});
+      const Measurement merge = run(merge_args);
       fs::remove_all(out_dir);
       res.floor_seconds.push_back(floor.seconds);
+      res.pread_floor_seconds.push_back(pread_floor.seconds);
       res.weld_seconds.push_back(merge.seconds);
       res.peak_anon = std::max(res.peak_anon, merge.peak_anon_bytes);
       res.floor_peak_anon = std::max(res.floor_peak_anon, floor.peak_anon_bytes);
       res.failed |= merge.status != 0;
-      std::fprintf(stderr, "run %d %-16s floor %.2fs  weld %.2fs%s\n", r + 1, res.method.c_str(),
-                   floor.seconds, merge.seconds, merge.status ? "  (failed)" : "");
+      std::fprintf(stderr, "run %d %-16s floor %.2fs  pread floor %.2fs  weld %.2fs%s\n", r + 1,
+                   res.method.c_str(), floor.seconds, pread_floor.seconds, merge.seconds,
+                   merge.status ? "  (failed)" : "");
     }
   }
 
-  std::printf("%-16s %9s %9s %8s %9s %14s\n", "method", "seconds", "floor s", "ratio", "GB/s", "peak anon MB");
+  std::printf("%-16s %9s %9s %8s %13s %12s %9s %14s\n", "method", "seconds", "floor s", "ratio",
+              "pread floor s", "pread ratio", "GB/s", "peak anon MB");
   std::string json = "{\"layers\": " + std::string(o.small ? "2" : o.double_layers ? "44" : "22") +
-                     ", \"runs\": " + std::to_string(o.runs) + ", \"results\": [";
+                     ", \"runs\": " + std::to_string(o.runs) + ", \"read\": \"" +
+                     (o.read.empty() ? "default" : o.read) + "\", \"results\": [";
   for (std::size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
-    const double s = median(r.weld_seconds), f = median(r.floor_seconds);
-    std::printf("%-16s %9.2f %9.2f %8.2f %9.2f %14.1f%s\n", r.method.c_str(), s, f, s / f,
-                static_cast<double>(r.bytes) / s / 1e9, static_cast<double>(r.peak_anon) / 1e6,
+    const double s = median(r.weld_seconds), f = median(r.floor_seconds), p = median(r.pread_floor_seconds);
+    std::printf("%-16s %9.2f %9.2f %8.2f %13.2f %12.2f %9.2f %14.1f%s\n", r.method.c_str(), s, f, s / f, p,
+                s / p, static_cast<double>(r.bytes) / s / 1e9, static_cast<double>(r.peak_anon) / 1e6,
                 r.failed ? "  FAILED" : "");
     char entry[512];
     std::snprintf(entry, sizeof entry,
                   "%s{\"method\": \"%s\", \"seconds\": %.4f, \"floor_seconds\": %.4f, \"ratio\": %.4f, "
-                  "\"gb_per_s\": %.4f, \"peak_anon_bytes\": %llu, \"floor_peak_anon_bytes\": %llu, "
+                  "\"pread_floor_seconds\": %.4f, \"pread_ratio\": %.4f, \"gb_per_s\": %.4f, \"peak_anon_bytes\": %llu, \"floor_peak_anon_bytes\": %llu, "
                   "\"failed\": %s}",
-                  i ? ", " : "", r.method.c_str(), s, f, s / f, static_cast<double>(r.bytes) / s / 1e9,
+                  i ? ", " : "", r.method.c_str(), s, f, s / f, p, s / p, static_cast<double>(r.bytes) / s / 1e9,
                   static_cast<unsigned long long>(r.peak_anon), static_cast<unsigned long long>(r.floor_peak_anon),
                   r.failed ? "true" : "false");
     json += entry;
