@@ -96,12 +96,16 @@ std::vector<LaneSum> gram_of_rows(const TensorReader& reader, std::span<const st
                                   std::optional<std::size_t> base, std::uint64_t row_length) {
   const std::size_t sums = gram_sums(vectors.size());
   std::vector<LaneSum> gram(reader.numel / row_length * sums);
-  if (const std::optional<LaneSpan> lanes = reader.lane_inputs()) {
-    std::vector<const std::byte*> x;
-    for (std::size_t i : vectors) x.push_back(lanes->inputs[i]);
-    const std::byte* b = base ? lanes->inputs[*base] : nullptr;
-    for (std::uint64_t row = 0; row * row_length < reader.numel; ++row)
-      add_to_gram_lanes(x, b, lanes->dtype, row * row_length, row_length, &gram[row * sums]);
+  if (reader.has_lanes()) {
+    std::vector<const std::byte*> x(vectors.size());
+    reader.for_each_lane_block(0, reader.numel, [&](const LaneSpan& block, std::uint64_t begin) {
+      for (std::size_t i = 0; i < vectors.size(); ++i) x[i] = block.inputs[vectors[i]];
+      const std::byte* b = base ? block.inputs[*base] : nullptr;
+      for_each_row_run(begin, block.n, row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
+        add_to_gram_lanes(x, b, block.dtype, first, count, &gram[row * sums]);
+      });
+      return true;
+    });
     return gram;
   }
   std::vector<const float*> x(vectors.size());

@@ -14,6 +14,7 @@
 // nothing beyond growing the worker's scratch buffers.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -25,6 +26,7 @@
 
 #include "methods/scratch.h"
 #include "tensor/lanes.h"
+#include "util/check.h"
 
 namespace weld {
 
@@ -109,9 +111,19 @@ class TensorReader {
                              const std::function<bool(const Tile& tile)>& fn) const = 0;
   // The same over the whole tensor.
   void for_each_tile(const std::function<bool(const Tile& tile)>& fn) const { for_each_tile(0, numel, fn); }
-  // The inputs' own bytes, the whole tensor (out null), where the executor merges it on the
-  // fused path: a pass may then read them with fused kernels, which give the values of tiles.
-  virtual std::optional<LaneSpan> lane_inputs() const { return std::nullopt; }
+  using LaneBlockFn = std::function<bool(const LaneSpan& block, std::uint64_t begin)>;
+  // Whether for_each_lane_block is offered: where the executor merges the tensor on the fused
+  // path, a pass may read the inputs' own bytes with fused kernels, which give the values of
+  // tiles.
+  virtual bool has_lanes() const { return false; }
+  // Calls fn(block, begin) for consecutive blocks covering elements [first, end), in element
+  // order, with every input's own bytes of elements [begin, begin + block.n) (block.out is
+  // null), until fn returns false. Blocks are cut as tiles are; their bytes last until fn
+  // returns. REQUIRES: has_lanes().
+  virtual void for_each_lane_block(std::uint64_t first, std::uint64_t end, const LaneBlockFn& fn) const {
+    (void)first, (void)end, (void)fn;
+    WELD_CHECK(has_lanes());
+  }
 
   const std::uint64_t numel;
   const std::span<const std::uint64_t> shape;
@@ -163,5 +175,18 @@ inline constexpr std::size_t kUnbounded = static_cast<std::size_t>(-1);
 
 // Index of the parameter named `name` in `method.params`, if any.
 std::optional<std::size_t> find_param(const MethodDescriptor& method, std::string_view name);
+
+// for_each_lane_block over the bytes of a whole tensor in memory (`whole`, of whole.n
+// elements), in blocks of `step` elements, for readers whose inputs lie in memory already.
+inline void for_each_block_of(const LaneSpan& whole, std::uint64_t first, std::uint64_t end, std::uint64_t step,
+                              const TensorReader::LaneBlockFn& fn) {
+  const std::size_t size = dtype_size(whole.dtype);
+  std::vector<const std::byte*> at(whole.inputs.size());
+  for (std::uint64_t begin = first; begin < end; begin += step) {
+    for (std::size_t i = 0; i < at.size(); ++i) at[i] = whole.inputs[i] + begin * size;
+    const auto n = static_cast<std::size_t>(std::min(step, end - begin));
+    if (!fn(LaneSpan{at, nullptr, n, whole.dtype}, begin)) return;
+  }
+}
 
 }  // namespace weld

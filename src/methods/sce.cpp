@@ -148,15 +148,16 @@ struct DeltaSquare {
 // values still in L1.
 constexpr std::size_t kSquaresStep = 4096;
 
-// The calculate pass straight from the inputs' bytes, where there is no selection.
-void add_squares_lanes(const MethodCall& call, const SceStats& stats, const LaneSpan& lanes, std::uint64_t numel,
+// The calculate pass straight from the inputs' bytes, where there is no selection: the next
+// block.n terms of each sum.
+void add_squares_lanes(const MethodCall& call, const SceStats& stats, const LaneSpan& block,
                        std::vector<LaneSum>& squares) {
-  const std::size_t size = dtype_size(lanes.dtype);
-  for (std::uint64_t first = 0; first < numel; first += kSquaresStep) {
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kSquaresStep, numel - first));
+  const std::size_t size = dtype_size(block.dtype);
+  for (std::size_t first = 0; first < block.n; first += kSquaresStep) {
+    const std::size_t n = std::min(kSquaresStep, block.n - first);
     for (std::size_t i = 0; i < stats.inputs.size(); ++i) {
-      const std::byte* pair[] = {lanes.inputs[stats.inputs[i]] + first * size, lanes.inputs[*call.base] + first * size};
-      add_lane_sums<2>(LaneSpan{pair, nullptr, n, lanes.dtype}, std::array{&squares[i]}, DeltaSquare{});
+      const std::byte* pair[] = {block.inputs[stats.inputs[i]] + first * size, block.inputs[*call.base] + first * size};
+      add_lane_sums<2>(LaneSpan{pair, nullptr, n, block.dtype}, std::array{&squares[i]}, DeltaSquare{});
     }
   }
 }
@@ -180,9 +181,11 @@ void add_squares_tiles(const MethodCall& call, const SceStats& stats, const Tens
 
 void calculate_weights(const MethodCall& call, SceStats& stats, const TensorReader& reader) {
   std::vector<LaneSum> squares(stats.inputs.size());
-  const std::optional<LaneSpan> lanes = reader.lane_inputs();
-  if (lanes && !stats.select)
-    add_squares_lanes(call, stats, *lanes, reader.numel, squares);
+  if (reader.has_lanes() && !stats.select)
+    reader.for_each_lane_block(0, reader.numel, [&](const LaneSpan& block, std::uint64_t) {
+      add_squares_lanes(call, stats, block, squares);
+      return true;
+    });
   else
     add_squares_tiles(call, stats, reader, squares);
   std::vector<double> means;

@@ -5,29 +5,9 @@
 
 namespace weld {
 
-namespace {
-
-// Elements of the inputs' bytes taken at a time: their keys stay in L2.
-constexpr std::uint64_t kLaneBlock = 1 << 16;
-
-// Calls fn(block, begin) for consecutive blocks of `whole` covering [first, end) until it
-// returns false.
-void for_each_lane_block(const LaneSpan& whole, std::uint64_t first, std::uint64_t end,
-                         const std::function<bool(const LaneSpan& block, std::uint64_t begin)>& fn) {
-  const std::size_t size = dtype_size(whole.dtype);
-  std::vector<const std::byte*> at(whole.inputs.size());
-  for (std::uint64_t begin = first; begin < end; begin += kLaneBlock) {
-    for (std::size_t i = 0; i < at.size(); ++i) at[i] = whole.inputs[i] + begin * size;
-    const auto n = static_cast<std::size_t>(std::min(kLaneBlock, end - begin));
-    if (!fn(LaneSpan{at, nullptr, n, whole.dtype}, begin)) return;
-  }
-}
-
-}  // namespace
-
 void run_selection_passes(const TensorReader& reader, std::span<StreamedSelector> selectors,
                           const SelectionKeys& keys_of, const SelectionLaneKeys& lane_keys_of) {
-  const std::optional<LaneSpan> lanes = lane_keys_of ? reader.lane_inputs() : std::nullopt;
+  const bool lanes = lane_keys_of && reader.has_lanes();
   std::vector<std::uint32_t> keys;
   for (;;) {
     std::vector<std::size_t> waiting;
@@ -55,7 +35,7 @@ void run_selection_passes(const TensorReader& reader, std::span<StreamedSelector
       for (const KeyRange& range : ranges) {
         if (group_done()) break;
         if (lanes) {
-          for_each_lane_block(*lanes, range.begin, range.end, [&](const LaneSpan& block, std::uint64_t begin) {
+          reader.for_each_lane_block(range.begin, range.end, [&](const LaneSpan& block, std::uint64_t begin) {
             return add_keys(begin, block.n, [&](std::size_t s, std::span<std::uint32_t> k) { lane_keys_of(block, s, k); });
           });
         } else {

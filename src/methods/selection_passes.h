@@ -16,7 +16,7 @@ namespace weld {
 using SelectionKeys = std::function<void(const Tile& tile, std::size_t s, std::span<std::uint32_t> keys)>;
 
 // The same from the inputs' own bytes: `block` holds n elements of every input from element
-// begin (tensor/lanes.h), where the reader offers them (TensorReader::lane_inputs).
+// begin (tensor/lanes.h), where the reader offers them (TensorReader::for_each_lane_block).
 using SelectionLaneKeys = std::function<void(const LaneSpan& block, std::size_t s, std::span<std::uint32_t> keys)>;
 
 // Until every selector is done, reads the elements each asks for and gives it their keys.

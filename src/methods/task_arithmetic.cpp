@@ -237,21 +237,23 @@ void find_l1_norms(const MethodCall& call, FamilyStats& stats, const TensorReade
     fused = fused && (!s.needs_l1_norms() || s.has_fused_l1_pass());
   }
   if (!any) return;
-  const std::optional<LaneSpan> lanes = fused ? reader.lane_inputs() : std::nullopt;
-  if (lanes) {
-    const std::size_t size = dtype_size(lanes->dtype);
-    std::size_t unit = 1;  // whole rows, where a sparsifier ranks within them
+  if (fused && reader.has_lanes()) {
+    std::size_t unit = 1;  // whole rows, where a sparsifier ranks within them (tiles hold them)
     for (const TaskVectorSparsifier& s : stats.sparsifiers) unit = std::max(unit, s.l1_pass_unit());
     const std::size_t block = std::max<std::size_t>(1, kFusedL1Block / unit) * unit;
     Scratch scratch;
-    for (std::uint64_t first = 0; first < reader.numel; first += block) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(block, reader.numel - first));
-      for (std::size_t k = 0; k < n_models; ++k)
-        if (stats.sparsifiers[k].needs_l1_norms())
-          stats.sparsifiers[k].add_l1_norms_lanes(lanes->inputs[stats.inputs[k]] + first * size,
-                                                  lanes->inputs[*call.base] + first * size, lanes->dtype, first, n,
-                                                  before[k], after[k], scratch);
-    }
+    reader.for_each_lane_block(0, reader.numel, [&](const LaneSpan& tile, std::uint64_t tile_begin) {
+      const std::size_t size = dtype_size(tile.dtype);
+      for (std::size_t at = 0; at < tile.n; at += block) {
+        const std::size_t n = std::min(block, tile.n - at);
+        for (std::size_t k = 0; k < n_models; ++k)
+          if (stats.sparsifiers[k].needs_l1_norms())
+            stats.sparsifiers[k].add_l1_norms_lanes(tile.inputs[stats.inputs[k]] + at * size,
+                                                    tile.inputs[*call.base] + at * size, tile.dtype, tile_begin + at,
+                                                    n, before[k], after[k], scratch);
+      }
+      return true;
+    });
   } else {
     reader.for_each_tile([&](const Tile& tile) {
       for (std::size_t k = 0; k < n_models; ++k)

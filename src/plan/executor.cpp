@@ -122,7 +122,7 @@ struct WorkerBuffers {
   std::vector<float> inputs;
   std::vector<float> out;
   std::vector<const float*> input_ptrs;
-  std::vector<const std::byte*> input_bytes;  // for merge_lanes
+  std::vector<const std::byte*> input_bytes;  // for merge_lanes and lane blocks
   std::vector<float> whole_inputs;  // grown to the largest whole tensor merged so far
   std::vector<float> whole_out;
   Scratch scratch;                  // lent to whole-tensor methods
@@ -186,35 +186,42 @@ bool uses_lanes(const MergePlan& plan, const TensorPlan& t) {
 class StreamedTensorReader final : public TensorReader {
  public:
   StreamedTensorReader(const MergePlan& plan, const TensorPlan& t, InputReads reads, WorkerBuffers& buffers)
-      : TensorReader(t.numel, t.shape, t.name, plan.seed), plan_(plan), t_(t), reads_(reads), buffers_(buffers) {
-    for (const PlannedInput& input : t.inputs) input_bytes_.push_back(input.tensor.data().data());
-  }
+      : TensorReader(t.numel, t.shape, t.name, plan.seed), plan_(plan), t_(t), reads_(reads), buffers_(buffers) {}
 
-  // The whole tensor's bytes are those of the maps: copied reads go through tiles instead.
-  std::optional<LaneSpan> lane_inputs() const override {
-    if (reads_ != InputReads::kMmap || !uses_lanes(plan_, t_)) return std::nullopt;
-    return LaneSpan{input_bytes_, nullptr, static_cast<std::size_t>(numel), t_.dtype};
+  bool has_lanes() const override { return uses_lanes(plan_, t_); }
+
+  void for_each_lane_block(std::uint64_t first, std::uint64_t end, const LaneBlockFn& fn) const override {
+    WELD_CHECK(has_lanes());
+    for_each_step(first, end, [&](std::uint64_t begin, std::size_t n) {
+      for (std::size_t i = 0; i < t_.inputs.size(); ++i)
+        buffers_.input_bytes[i] = input_bytes(t_, i, begin, n, reads_, buffers_);
+      return fn(LaneSpan{{buffers_.input_bytes.data(), t_.inputs.size()}, nullptr, n, t_.dtype}, begin);
+    });
   }
 
   void for_each_tile(std::uint64_t first, std::uint64_t end,
                      const std::function<bool(const Tile& tile)>& fn) const override {
-    const std::size_t step = tile_elements(plan_, t_);
-    // Whole-row tiles must start a row (a row that divides kTileElements passes unchecked).
-    WELD_CHECK(end <= numel && (step == kTileElements || first % t_.shape.back() == 0));
-    for (std::uint64_t begin = first; begin < end; begin += step) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, end - begin));
-      if (!fn(Tile{load_inputs(plan_, t_, begin, n, reads_, buffers_), nullptr, n, begin, nullptr,
-                   &buffers_.scratch}))
-        return;
-    }
+    for_each_step(first, end, [&](std::uint64_t begin, std::size_t n) {
+      return fn(Tile{load_inputs(plan_, t_, begin, n, reads_, buffers_), nullptr, n, begin, nullptr,
+                     &buffers_.scratch});
+    });
   }
 
  private:
+  // Calls step(begin, n) for consecutive tiles covering [first, end) until it returns false.
+  template <class Step>
+  void for_each_step(std::uint64_t first, std::uint64_t end, const Step& step) const {
+    const std::size_t tile = tile_elements(plan_, t_);
+    // Whole-row tiles must start a row (a row that divides kTileElements passes unchecked).
+    WELD_CHECK(end <= numel && (tile == kTileElements || first % t_.shape.back() == 0));
+    for (std::uint64_t begin = first; begin < end; begin += tile)
+      if (!step(begin, static_cast<std::size_t>(std::min<std::uint64_t>(tile, end - begin)))) return;
+  }
+
   const MergePlan& plan_;
   const TensorPlan& t_;
   InputReads reads_;
   WorkerBuffers& buffers_;
-  std::vector<const std::byte*> input_bytes_;
 };
 
 // A whole tensor in memory, every element of every input (--whole-tensors).

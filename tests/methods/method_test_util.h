@@ -51,7 +51,11 @@ class VectorReader final : public TensorReader {
       : TensorReader(n, dims, tensor_name, random_seed), inputs_(inputs), tile_(tile), scratch_(scratch),
         lanes_(lanes) {}
 
-  std::optional<LaneSpan> lane_inputs() const override { return lanes_; }
+  bool has_lanes() const override { return lanes_.has_value(); }
+  void for_each_lane_block(std::uint64_t first, std::uint64_t end, const LaneBlockFn& fn) const override {
+    WELD_CHECK(lanes_);
+    for_each_block_of(*lanes_, first, end, tile_, fn);
+  }
 
   void for_each_tile(std::uint64_t first, std::uint64_t end,
                      const std::function<bool(const Tile& tile)>& fn) const override {
@@ -165,7 +169,7 @@ inline void expect_lanes_match_tiles(const MethodDescriptor& m, const MethodCall
   }
 }
 
-// A streamed method's passes over the inputs' own bytes (TensorReader::lane_inputs) find
+// A streamed method's passes over the inputs' own bytes (TensorReader::for_each_lane_block) find
 // the statistics its passes over f32 tiles (of `tile` elements) find: merge_tile gives the
 // same values to the bit with either.
 inline void expect_lane_passes_match_tiles(const MethodDescriptor& m, const MethodCall& call,
@@ -186,7 +190,7 @@ inline void expect_lane_passes_match_tiles(const MethodDescriptor& m, const Meth
   for (const auto& b : bytes) whole.push_back(b.data());
   Scratch scratch;
   const std::unique_ptr<TensorStats> stats =
-      m.prepare(call, VectorReader(ptrs, n, shape, "t", 42, n, scratch, LaneSpan{whole, nullptr, n, dtype}));
+      m.prepare(call, VectorReader(ptrs, n, shape, "t", 42, tile, scratch, LaneSpan{whole, nullptr, n, dtype}));
   std::vector<float> got(n);
   m.merge_tile(call, Tile{ptrs, got.data(), n, 0, stats.get(), &scratch});
   const std::vector<float> want = run_tile(m, call, seen, shape, 42, "t", tile);
