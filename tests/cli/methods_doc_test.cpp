@@ -10,7 +10,7 @@ namespace {
 TEST(MethodsDoc, IsWhatWeldMethodsMarkdownPrints) {
   const RunResult r = run_weld("methods --markdown");
   ASSERT_EQ(r.status, 0);
-  EXPECT_EQ(read_file(std::string(WELD_SOURCE_DIR) + "/docs/methods.md"), r.out)
+  EXPECT_EQ(read_file(WELD_SOURCE_DIR "/docs/methods.md"), r.out)
       << "regenerate it: build/weld methods --markdown > docs/methods.md";
 }
 
