@@ -13,6 +13,7 @@
 #include "methods/registry.h"
 #include "tensor/rng.h"
 #include "tensor/convert.h"
+#include "tensor/lanes.h"
 #include "tensor/rank_keep.h"
 #include "tensor/row_rank.h"
 #include "tensor/select.h"
@@ -200,6 +201,18 @@ class InMemoryReader final : public TensorReader {
   std::span<const float* const> inputs_;
 };
 
+// A base and two fine-tunes, at weight 0.5, density 0.5 and epsilon 0.1.
+MethodCall family_call(const MethodDescriptor& m) {
+  MethodCall call;
+  call.n_inputs = 3;
+  call.base = 0;
+  for (const ParamDef& p : m.params) call.global_params.push_back(p.default_value);
+  for (std::size_t input = 0; input < 3; ++input)
+    for (const ParamDef& p : m.params)
+      call.model_params.push_back(p.name == "weight" ? 0.5 : p.name == "density" ? 0.5 : p.name == "epsilon" ? 0.1 : p.default_value);
+  return call;
+}
+
 void BM_family_chunk(benchmark::State& state, std::string_view method) {
   constexpr std::size_t kChunk = std::size_t{1} << 20;
   const std::vector<float> b = random_floats(kChunk);
@@ -210,13 +223,7 @@ void BM_family_chunk(benchmark::State& state, std::string_view method) {
     x2[i] = b[i] + d2[kChunk + i];
   }
   const MethodDescriptor& m = find_method(method);
-  MethodCall call;
-  call.n_inputs = 3;
-  call.base = 0;
-  for (const ParamDef& p : m.params) call.global_params.push_back(p.default_value);
-  for (std::size_t input = 0; input < 3; ++input)
-    for (const ParamDef& p : m.params)
-      call.model_params.push_back(p.name == "weight" ? 0.5 : p.name == "density" ? 0.5 : p.name == "epsilon" ? 0.1 : p.default_value);
+  const MethodCall call = family_call(m);
   const float* inputs[] = {b.data(), x1.data(), x2.data()};
   const std::uint64_t shape[] = {kChunk / kRow, kRow};
   const InMemoryReader reader(inputs, shape, kChunk);
@@ -237,6 +244,82 @@ BENCHMARK_CAPTURE(BM_family_chunk, dare_ties, "dare_ties")->Unit(benchmark::kMil
 BENCHMARK_CAPTURE(BM_family_chunk, della, "della")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_family_chunk, ties, "ties")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_family_chunk, sce, "sce")->Unit(benchmark::kMillisecond);
+
+// The same chunk as bf16 bytes on the fused path (merge_lanes), as the executor runs it on
+// AVX-512: the passes read the inputs' bytes a block at a time, and the merge converts,
+// merges and rounds 16 values a step. Arg(0): the passes and the merge; Arg(1): the merge
+// alone, from statistics prepared once.
+class InMemoryLaneReader final : public TensorReader {
+ public:
+  InMemoryLaneReader(std::span<const std::vector<float>> values, std::span<const std::vector<std::byte>> bytes,
+                     std::span<const std::uint64_t> dims, std::uint64_t n)
+      : TensorReader(n, dims, "chunk", 7), values_(values), bytes_(bytes) {}
+  void for_each_tile(std::uint64_t begin, std::uint64_t end, const std::function<bool(const Tile&)>& fn) const override {
+    std::vector<const float*> at(values_.size());
+    Scratch scratch;
+    for (std::uint64_t first = begin; first < end; first += kTile) {
+      for (std::size_t i = 0; i < values_.size(); ++i) at[i] = values_[i].data() + first;
+      if (!fn(Tile{at, nullptr, static_cast<std::size_t>(std::min<std::uint64_t>(kTile, end - first)), first,
+                   nullptr, &scratch}))
+        return;
+    }
+  }
+  bool has_lanes() const override { return true; }
+  void for_each_lane_block(std::uint64_t first, std::uint64_t end, const LaneBlockFn& fn) const override {
+    for (std::uint64_t begin = first; begin < end; begin = (begin / kTile + 1) * kTile) {
+      const std::uint64_t n = std::min<std::uint64_t>((begin / kTile + 1) * kTile, end) - begin;
+      if (!fn(lane_span(begin, n, nullptr), begin)) return;
+    }
+  }
+  LaneSpan lane_span(std::uint64_t begin, std::uint64_t n, std::byte* out) const {
+    at_.resize(bytes_.size());
+    for (std::size_t i = 0; i < bytes_.size(); ++i) at_[i] = bytes_[i].data() + 2 * begin;
+    return LaneSpan{at_, out, static_cast<std::size_t>(n), DType::kBF16};
+  }
+ private:
+  std::span<const std::vector<float>> values_;
+  std::span<const std::vector<std::byte>> bytes_;
+  mutable std::vector<const std::byte*> at_;
+};
+
+void BM_family_lanes(benchmark::State& state, std::string_view method) {
+  constexpr std::size_t kChunk = std::size_t{1} << 20;
+  if (!lanes_are_fused()) {
+    state.SkipWithError("no fused path on this machine (it needs AVX-512)");
+    return;
+  }
+  std::vector<std::vector<float>> values(3, std::vector<float>(kChunk));
+  values[0] = random_floats(kChunk);
+  const std::vector<float> d1 = bf16_task_vector(kChunk), d2 = bf16_task_vector(2 * kChunk);
+  for (std::size_t i = 0; i < kChunk; ++i) {
+    values[1][i] = values[0][i] + d1[i];
+    values[2][i] = values[0][i] + d2[kChunk + i];
+  }
+  std::vector<std::vector<std::byte>> bytes(3, std::vector<std::byte>(2 * kChunk));
+  for (std::size_t i = 0; i < 3; ++i) {
+    from_f32(DType::kBF16, values[i].data(), bytes[i].data(), kChunk);
+    to_f32(DType::kBF16, bytes[i].data(), values[i].data(), kChunk);  // the values the bytes hold
+  }
+  std::vector<std::byte> out(2 * kChunk);
+  const MethodDescriptor& m = find_method(method);
+  const MethodCall call = family_call(m);
+  const std::uint64_t shape[] = {kChunk / kRow, kRow};
+  const InMemoryLaneReader reader(values, bytes, shape, kChunk);
+  const bool merge_only = state.range(0) == 1;
+  std::unique_ptr<TensorStats> stats = m.prepare(call, reader);
+  for (auto _ : state) {
+    if (!merge_only) stats = m.prepare(call, reader);
+    for (std::size_t first = 0; first < kChunk; first += kTile)
+      if (!m.merge_lanes(call, LaneTile{reader.lane_span(first, kTile, out.data() + 2 * first), first, stats.get()}))
+        state.SkipWithError("the method declined the fused path");
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_bytes(state, 3 * kChunk * 2);
+}
+BENCHMARK_CAPTURE(BM_family_lanes, dare_linear, "dare_linear")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_lanes, ties, "ties")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_lanes, dare_ties, "dare_ties")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_lanes, della, "della")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 void BM_memcpy_tile_inputs(benchmark::State& state) {
   const std::size_t bytes = 3 * kTile * sizeof(float);

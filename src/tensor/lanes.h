@@ -89,6 +89,16 @@ namespace lanes_detail {
 template <class Kernel>
 inline constexpr bool kTakesPosition = std::is_invocable_v<const Kernel&, const Lanes*, std::size_t, Lanes&>;
 
+// A kernel may declare `static constexpr std::size_t kInputs`, its spans' number of inputs,
+// so that the loads unroll; 0, or no such member, for any number.
+template <class Kernel>
+constexpr std::size_t fixed_inputs() noexcept {
+  if constexpr (requires { Kernel::kInputs; }) return Kernel::kInputs;
+  else return 0;
+}
+template <class Kernel>
+inline constexpr std::size_t kFixedInputs = fixed_inputs<Kernel>();
+
 // The portable path: up to 16 values of each input through the bulk conversions.
 template <class Kernel>
 void run_converted(const LaneSpan& s, const Kernel& kernel) noexcept {
@@ -137,7 +147,7 @@ WELD_TARGET_AVX512 inline void store16(std::byte* p, Lanes v, __mmask16 mask) no
 template <DType T, class Kernel>
 WELD_TARGET_LANES void run_fused(const LaneSpan& s, const Kernel& kernel) noexcept {
   constexpr std::size_t size = T == DType::kF32 ? 4 : 2;
-  const std::size_t k = s.inputs.size();
+  const std::size_t k = kFixedInputs<Kernel> != 0 ? kFixedInputs<Kernel> : s.inputs.size();
   Lanes x[kMaxLaneInputs];
   Lanes result;
   for (std::size_t at = 0; at < s.n; at += kLaneWidth) {
@@ -159,7 +169,8 @@ WELD_TARGET_LANES void run_fused(const LaneSpan& s, const Kernel& kernel) noexce
 // for one that needs the span's index `at` of lane 0 (declare it [[gnu::always_inline]], so that it is
 // compiled into the AVX-512 loop; it returns through `out` because a vector returned by value
 // changes the ABI between targets). Lanes past the end of a tail hold zeros or garbage and are not stored.
-// REQUIRES: is_lane_dtype(s.dtype), s.inputs.size() <= kMaxLaneInputs.
+// REQUIRES: is_lane_dtype(s.dtype), s.inputs.size() <= kMaxLaneInputs, and equal to the
+// kernel's kInputs where it declares one.
 template <class Kernel>
 void run_lanes(const LaneSpan& s, const Kernel& kernel) noexcept {
 #if defined(__x86_64__)

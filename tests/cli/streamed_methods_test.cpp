@@ -12,7 +12,9 @@ namespace {
 struct Case {
   const char* method;
   const char* parameters;
-  bool one_fine_tune = false;  // slerp takes the base and exactly one other
+  // slerp takes the base and exactly one other; the fused family kernels are compiled apart
+  // for one, two and three models, and for any number.
+  int fine_tunes = 2;
 };
 
 class StreamedMethodsCli : public testing::TestWithParam<Case> {
@@ -22,15 +24,14 @@ class StreamedMethodsCli : public testing::TestWithParam<Case> {
     // The embeddings (8192 x 256) span 32 tiles and two chunks, so two workers share them;
     // bf16 task vectors repeat magnitudes, so top-k thresholds fall inside runs of ties.
     ASSERT_EQ(run_weld("synth -q " + (*dir_ / "m") + " --layers 1 --vocab 8192 --hidden 256 "
-                       "--intermediate 96 --fine-tunes 2").status, 0);
+                       "--intermediate 96 --fine-tunes 4").status, 0);
   }
   static void TearDownTestSuite() { delete dir_; }
 
   std::string merge(const std::string& out, const std::string& options) {
-    const std::string yaml = std::string("merge_method: ") + GetParam().method + "\nbase_model: " +
-                             (*dir_ / "m/base") + "\nparameters: " + GetParam().parameters + "\n"
-                             "models:\n  - model: " + (*dir_ / "m/ft-1") + "\n" +
-                             (GetParam().one_fine_tune ? "" : "  - model: " + (*dir_ / "m/ft-2") + "\n");
+    std::string yaml = std::string("merge_method: ") + GetParam().method + "\nbase_model: " +
+                       (*dir_ / "m/base") + "\nparameters: " + GetParam().parameters + "\nmodels:\n";
+    for (int i = 1; i <= GetParam().fine_tunes; ++i) yaml += "  - model: " + (*dir_ / ("m/ft-" + std::to_string(i))) + "\n";
     write_file(*dir_ / "merge.yml", yaml);
     const RunResult r = run_weld("merge -q --force " + (*dir_ / "merge.yml") + " " + (*dir_ / out) + " " + options);
     EXPECT_EQ(r.status, 0) << r.err;
@@ -54,14 +55,17 @@ INSTANTIATE_TEST_SUITE_P(Methods, StreamedMethodsCli,
                                          Case{"dare_linear", kFamily}, Case{"breadcrumbs", kFamily},
                                          Case{"breadcrumbs_ties", "{weight: 0.7, density: 0.4, gamma: 0.05}"},
                                          Case{"della", kFamily}, Case{"della_linear", kFamily},
+                                         Case{"ties", kFamily, 1}, Case{"ties", kFamily, 3}, Case{"ties", kFamily, 4},
+                                         Case{"dare_linear", kFamily, 1}, Case{"dare_linear", kFamily, 3},
+                                         Case{"dare_linear", kFamily, 4}, Case{"della", kFamily, 3},
                                          Case{"ties", "{weight: 0.7, density: 0.4, rescale: true}"},
                                          Case{"dare_linear", "{weight: 0.7, density: 0.4, rescale: false}"},
                                          Case{"dare_ties", "{weight: 0.7, density: 0.4, rescale_by_probability: true}"},
                                          Case{"della", "{weight: 0.7, density: 0.4, rescale: false}"},
-                                         Case{"slerp", "{t: 0.3}", true}, Case{"model_stock", "{}"},
+                                         Case{"slerp", "{t: 0.3}", 1}, Case{"model_stock", "{}"},
                                          Case{"model_stock", "{filter_wise: true}"},
                                          Case{"sce", "{select_topk: 0.5}"}, Case{"sce", "{}"},
-                                         Case{"ramplus_tl", "{}"}, Case{"arcee_fusion", "{}", true},
+                                         Case{"ramplus_tl", "{}"}, Case{"arcee_fusion", "{}", 1},
                                          Case{"nuslerp", "{weight: 0.7}"},
                                          Case{"nuslerp", "{weight: 0.7, nuslerp_flatten: false}"},
                                          Case{"nuslerp", "{weight: 0.7, nuslerp_flatten: false, nuslerp_row_wise: true}"}),
