@@ -17,6 +17,11 @@ struct Case {
   int fine_tunes = 2;
 };
 
+// How a failing case and the test list name it (without this, as the struct's raw bytes).
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.method << " " << c.parameters << " with " << c.fine_tunes << " fine-tune(s)";
+}
+
 class StreamedMethodsCli : public testing::TestWithParam<Case> {
  protected:
   static void SetUpTestSuite() {
