@@ -4,11 +4,20 @@
 #include <vector>
 
 namespace weld {
+namespace {
+
+// Keys a selector is given at a time from a block of the inputs' bytes: they stay in L1
+// between being made and being scanned (a whole 64 Ki-element tile of them would not), and a
+// rank in a run of equal keys re-reads a piece this long.
+constexpr std::size_t kLaneKeysAtATime = 4096;
+
+}  // namespace
 
 void run_selection_passes(const TensorReader& reader, std::span<StreamedSelector> selectors,
                           const SelectionKeys& keys_of, const SelectionLaneKeys& lane_keys_of) {
   const bool lanes = lane_keys_of && reader.has_lanes();
   std::vector<std::uint32_t> keys;
+  std::vector<const std::byte*> part_inputs;  // a part of a lane block
   for (;;) {
     std::vector<std::size_t> waiting;
     for (std::size_t s = 0; s < selectors.size(); ++s)
@@ -36,7 +45,16 @@ void run_selection_passes(const TensorReader& reader, std::span<StreamedSelector
         if (group_done()) break;
         if (lanes) {
           reader.for_each_lane_block(range.begin, range.end, [&](const LaneSpan& block, std::uint64_t begin) {
-            return add_keys(begin, block.n, [&](std::size_t s, std::span<std::uint32_t> k) { lane_keys_of(block, s, k); });
+            const std::size_t size = dtype_size(block.dtype);
+            part_inputs.resize(block.inputs.size());
+            for (std::size_t at = 0; at < block.n; at += kLaneKeysAtATime) {
+              for (std::size_t i = 0; i < block.inputs.size(); ++i) part_inputs[i] = block.inputs[i] + at * size;
+              const LaneSpan part{part_inputs, nullptr, std::min(kLaneKeysAtATime, block.n - at), block.dtype};
+              if (!add_keys(begin + at, part.n,
+                            [&](std::size_t s, std::span<std::uint32_t> k) { lane_keys_of(part, s, k); }))
+                return false;
+            }
+            return true;
           });
         } else {
           reader.for_each_tile(range.begin, range.end, [&](const Tile& tile) {
