@@ -315,7 +315,7 @@ std::optional<LaneMask> TaskVectorSparsifier::lane_mask() const noexcept {
       return m;
     case Sparsifier::kMagnitude:
     case Sparsifier::kMagnitudeOutliers:
-      m.kind = LaneMask::Kind::kRankPairs;
+      m.kind = first_kept_ == 0 ? LaneMask::Kind::kRankBelow : LaneMask::Kind::kRankPairs;
       m.first_kept = first_kept_;
       m.first_dropped = first_dropped_;
       m.flip = key_flip();

@@ -53,7 +53,9 @@ struct SparsifyArgs {
 // (tensor/lanes.h, run_lanes_fused): the same operations as mask() then rescale(), in the
 // same order.
 struct LaneMask {
-  enum class Kind { kAll, kNone, kBits, kRankPairs, kDraws };
+  // kRankBelow: kRankPairs with nothing dropped below (first_kept 0: TIES keeps the largest),
+  // one bound to test instead of two.
+  enum class Kind { kAll, kNone, kBits, kRankPairs, kRankBelow, kDraws };
   Kind kind = Kind::kAll;
   const std::uint8_t* bits = nullptr;  // kBits: the kept bits (tensor/bitmask.h)
   std::uint64_t bit_bytes = 0;
@@ -73,6 +75,7 @@ struct LaneMask {
       case Kind::kNone: return apply_as<Kind::kNone>(d, index);
       case Kind::kBits: return apply_as<Kind::kBits>(d, index);
       case Kind::kRankPairs: return apply_as<Kind::kRankPairs>(d, index);
+      case Kind::kRankBelow: return apply_as<Kind::kRankBelow>(d, index);
       case Kind::kDraws: return apply_as<Kind::kDraws>(d, index);
     }
   }
@@ -85,15 +88,17 @@ struct LaneMask {
     } else if constexpr (K == Kind::kBits) {
       const LaneBits set = ((LaneBits{} + static_cast<std::int32_t>(bits16(index))) >> iota & 1) != 0;
       lane_select(set, d, Lanes{}, d);
-    } else if constexpr (K == Kind::kRankPairs) {
+    } else if constexpr (K == Kind::kRankPairs || K == Kind::kRankBelow) {
       // Kept where (key, index) lies in [first_kept, first_dropped), as keep_pairs_between.
       using U32 = std::uint32_t __attribute__((vector_size(64)));
       const U32 key = (reinterpret_cast<U32>(d) & 0x7fffffffu) ^ flip;
       const U32 at = static_cast<std::uint32_t>(index) + reinterpret_cast<U32>(iota);
-      const auto kept_key = static_cast<std::uint32_t>(first_kept >> 32);
       const auto dropped_key = static_cast<std::uint32_t>(first_dropped >> 32);
-      const LaneBits kept = ((key > kept_key) | ((key == kept_key) & (at >= static_cast<std::uint32_t>(first_kept)))) &
-                            ((key < dropped_key) | ((key == dropped_key) & (at < static_cast<std::uint32_t>(first_dropped))));
+      LaneBits kept = (key < dropped_key) | ((key == dropped_key) & (at < static_cast<std::uint32_t>(first_dropped)));
+      if constexpr (K == Kind::kRankPairs) {
+        const auto kept_key = static_cast<std::uint32_t>(first_kept >> 32);
+        kept &= (key > kept_key) | ((key == kept_key) & (at >= static_cast<std::uint32_t>(first_kept)));
+      }
       lane_select(kept, d, Lanes{}, d);
     } else if constexpr (K == Kind::kDraws) {
       Lanes u;

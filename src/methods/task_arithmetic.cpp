@@ -408,6 +408,7 @@ bool merge_family_lanes(const MethodCall& call, const FamilyRow& row, const Lane
   switch (kind) {
     case static_cast<int>(Kind::kBits): return run_family_lanes<static_cast<int>(Kind::kBits)>(tile.values, f);
     case static_cast<int>(Kind::kRankPairs): return run_family_lanes<static_cast<int>(Kind::kRankPairs)>(tile.values, f);
+    case static_cast<int>(Kind::kRankBelow): return run_family_lanes<static_cast<int>(Kind::kRankBelow)>(tile.values, f);
     case static_cast<int>(Kind::kDraws): return run_family_lanes<static_cast<int>(Kind::kDraws)>(tile.values, f);
     default: return run_family_lanes<kMixedKinds>(tile.values, f);
   }
