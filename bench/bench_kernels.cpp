@@ -201,15 +201,18 @@ class InMemoryReader final : public TensorReader {
   std::span<const float* const> inputs_;
 };
 
-// A base and two fine-tunes, at weight 0.5, density 0.5 and epsilon 0.1.
-MethodCall family_call(const MethodDescriptor& m) {
+// A base and n - 1 fine-tunes, at weight 0.5, density 0.5, epsilon 0.1 and t 0.001 (nearswap's
+// threshold; slerp's t is a fraction, so 0.001 keeps it near the base: the same arithmetic).
+MethodCall family_call(const MethodDescriptor& m, std::size_t n = 3) {
   MethodCall call;
-  call.n_inputs = 3;
+  call.n_inputs = n;
   call.base = 0;
-  for (const ParamDef& p : m.params) call.global_params.push_back(p.default_value);
-  for (std::size_t input = 0; input < 3; ++input)
-    for (const ParamDef& p : m.params)
-      call.model_params.push_back(p.name == "weight" ? 0.5 : p.name == "density" ? 0.5 : p.name == "epsilon" ? 0.1 : p.default_value);
+  const auto value = [](const ParamDef& p) {
+    return p.name == "weight" ? 0.5 : p.name == "density" ? 0.5 : p.name == "epsilon" ? 0.1 : p.name == "t" ? 0.001 : p.default_value;
+  };
+  for (const ParamDef& p : m.params) call.global_params.push_back(value(p));
+  for (std::size_t input = 0; input < n; ++input)
+    for (const ParamDef& p : m.params) call.model_params.push_back(value(p));
   return call;
 }
 
@@ -282,31 +285,31 @@ class InMemoryLaneReader final : public TensorReader {
   mutable std::vector<const std::byte*> at_;
 };
 
-void BM_family_lanes(benchmark::State& state, std::string_view method) {
+void BM_family_lanes(benchmark::State& state, std::string_view method, std::size_t n_inputs = 3) {
   constexpr std::size_t kChunk = std::size_t{1} << 20;
   if (!lanes_are_fused()) {
     state.SkipWithError("no fused path on this machine (it needs AVX-512)");
     return;
   }
-  std::vector<std::vector<float>> values(3, std::vector<float>(kChunk));
+  std::vector<std::vector<float>> values(n_inputs, std::vector<float>(kChunk));
   values[0] = random_floats(kChunk);
   const std::vector<float> d1 = bf16_task_vector(kChunk), d2 = bf16_task_vector(2 * kChunk);
   for (std::size_t i = 0; i < kChunk; ++i) {
     values[1][i] = values[0][i] + d1[i];
-    values[2][i] = values[0][i] + d2[kChunk + i];
+    if (n_inputs > 2) values[2][i] = values[0][i] + d2[kChunk + i];
   }
-  std::vector<std::vector<std::byte>> bytes(3, std::vector<std::byte>(2 * kChunk));
-  for (std::size_t i = 0; i < 3; ++i) {
+  std::vector<std::vector<std::byte>> bytes(n_inputs, std::vector<std::byte>(2 * kChunk));
+  for (std::size_t i = 0; i < n_inputs; ++i) {
     from_f32(DType::kBF16, values[i].data(), bytes[i].data(), kChunk);
     to_f32(DType::kBF16, bytes[i].data(), values[i].data(), kChunk);  // the values the bytes hold
   }
   std::vector<std::byte> out(2 * kChunk);
   const MethodDescriptor& m = find_method(method);
-  const MethodCall call = family_call(m);
+  const MethodCall call = family_call(m, n_inputs);
   const std::uint64_t shape[] = {kChunk / kRow, kRow};
   const InMemoryLaneReader reader(values, bytes, shape, kChunk);
-  const bool merge_only = state.range(0) == 1;
-  std::unique_ptr<TensorStats> stats = m.prepare(call, reader);
+  const bool merge_only = state.range(0) == 1 || m.prepare == nullptr;
+  std::unique_ptr<TensorStats> stats = m.prepare ? m.prepare(call, reader) : nullptr;
   for (auto _ : state) {
     if (!merge_only) stats = m.prepare(call, reader);
     for (std::size_t first = 0; first < kChunk; first += kTile)
@@ -314,12 +317,19 @@ void BM_family_lanes(benchmark::State& state, std::string_view method) {
         state.SkipWithError("the method declined the fused path");
     benchmark::DoNotOptimize(out.data());
   }
-  set_bytes(state, 3 * kChunk * 2);
+  set_bytes(state, n_inputs * kChunk * 2);
 }
 BENCHMARK_CAPTURE(BM_family_lanes, dare_linear, "dare_linear")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_family_lanes, ties, "ties")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_family_lanes, dare_ties, "dare_ties")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_family_lanes, della, "della")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_lanes, sce, "sce")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+// Element-wise methods (no passes: Arg(1) only), and those whose passes take a dot product.
+BENCHMARK_CAPTURE(BM_family_lanes, linear, "linear")->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_lanes, task_arithmetic, "task_arithmetic")->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_lanes, nearswap, "nearswap", 2)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_lanes, slerp, "slerp", 2)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_family_lanes, model_stock, "model_stock")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 void BM_memcpy_tile_inputs(benchmark::State& state) {
   const std::size_t bytes = 3 * kTile * sizeof(float);
