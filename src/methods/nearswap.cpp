@@ -37,14 +37,16 @@ void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
 }
 
 // near_swap over 16 lanes, with std::max and std::clamp spelt out as the comparisons they
-// make (so that NaN goes through them the same way).
+// make (so that NaN goes through them the same way). Which input is the base is part of the
+// type: with both indices fixed, the two inputs' lanes stay in registers.
+template <std::size_t kBase>
 struct NearSwap {
+  static constexpr std::size_t kInputs = 2;
   float t;
-  std::size_t base, other;
 
   [[gnu::always_inline]] void operator()(const Lanes* x, Lanes& out) const {
-    const Lanes& a = x[base];
-    const Lanes& b = x[other];
+    const Lanes& a = x[kBase];
+    const Lanes& b = x[1 - kBase];
     const Lanes zero = {}, one = zero + 1.0f, min_difference = zero + kMinDifference;
     Lanes d;
     lane_abs(a - b, d);
@@ -56,7 +58,9 @@ struct NearSwap {
 };
 
 bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
-  run_lanes(tile.values, NearSwap{static_cast<float>(call.global(kT)), *call.base, other_input(call)});
+  const auto t = static_cast<float>(call.global(kT));
+  if (*call.base == 0) run_lanes(tile.values, NearSwap<0>{t});
+  else run_lanes(tile.values, NearSwap<1>{t});
   return true;
 }
 
