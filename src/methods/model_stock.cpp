@@ -112,21 +112,29 @@ void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   });
 }
 
-// mix_block over 16 lanes: the same operations in the same order.
+// mix_block over 16 lanes: the same operations in the same order. kN inputs with the base
+// input kBase, or with kN = 0 any number, as the call says. With both constants the inputs'
+// lanes stay in registers and the division by the number of models, a power of two for the
+// usual two fine-tunes, is the multiplication by its reciprocal that gives the same values.
+template <std::size_t kN, std::size_t kBase>
 struct StockMix {
-  double ratio, n_models;
+  static constexpr std::size_t kInputs = kN;
+  double ratio;
   std::size_t n_inputs, base;
 
   [[gnu::always_inline]] WELD_TARGET_LANES void operator()(const Lanes* x, Lanes& out) const {
+    const std::size_t n = kN != 0 ? kN : n_inputs, b = kN != 0 ? kBase : base;
+    const double n_models = static_cast<double>(n - 1);
     DoubleLanes sum{};
-    for (std::size_t i = 0; i < n_inputs; ++i)
-      if (i != base) sum += __builtin_convertvector(x[i], DoubleLanes);
-    const DoubleLanes b = __builtin_convertvector(x[base], DoubleLanes);
-    out = __builtin_convertvector(ratio * (sum / n_models) + (1.0 - ratio) * b, Lanes);
+    for (std::size_t i = 0; i < n; ++i)
+      if (i != b) sum += __builtin_convertvector(x[i], DoubleLanes);
+    const DoubleLanes base_values = __builtin_convertvector(x[b], DoubleLanes);
+    out = __builtin_convertvector(ratio * (sum / n_models) + (1.0 - ratio) * base_values, Lanes);
   }
 };
 
-bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+template <std::size_t kN, std::size_t kBase>
+bool mix_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
   const auto& stats = static_cast<const StockStats&>(*tile.stats);
   const LaneSpan& s = tile.values;
   const std::size_t size = dtype_size(s.dtype);
@@ -134,10 +142,21 @@ bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
   bool fused = true;
   for_each_row_run(tile.begin, s.n, stats.row_length, [&](std::uint64_t row, std::size_t first, std::size_t count) {
     for (std::size_t i = 0; i < s.inputs.size(); ++i) at[i] = s.inputs[i] + first * size;
-    const StockMix mix{stats.ratio[row], static_cast<double>(call.n_inputs - 1), call.n_inputs, *call.base};
+    const StockMix<kN, kBase> mix{stats.ratio[row], call.n_inputs, *call.base};
     fused = fused && run_lanes_fused(LaneSpan{std::span(at.data(), s.inputs.size()), s.out + first * size, count,
                                               s.dtype}, mix);
   });
+  return fused;
+}
+
+// Two fine-tunes and the base, the common case, with constants.
+constexpr std::size_t kUsualInputs = 3;
+
+bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
+  if (call.n_inputs != kUsualInputs) return mix_lanes<0, 0>(call, tile);
+  bool fused = false;
+  with_constant_index<kUsualInputs>(*call.base,
+                                    [&](auto base) { fused = mix_lanes<kUsualInputs, base>(call, tile); });
   return fused;
 }
 

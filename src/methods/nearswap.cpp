@@ -59,8 +59,7 @@ struct NearSwap {
 
 bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
   const auto t = static_cast<float>(call.global(kT));
-  if (*call.base == 0) run_lanes(tile.values, NearSwap<0>{t});
-  else run_lanes(tile.values, NearSwap<1>{t});
+  with_constant_index<2>(*call.base, [&](auto base) { run_lanes(tile.values, NearSwap<base>{t}); });
   return true;
 }
 

@@ -72,21 +72,23 @@ void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   interpolate(tile.inputs[*call.base], tile.inputs[other(call)], stats.c0, stats.c1, tile.out, tile.n);
 }
 
-// interpolate over 16 lanes, in double as there.
+// interpolate over 16 lanes, in double as there, with the base (v0) input kBase.
+template <std::size_t kBase>
 struct Interpolate {
+  static constexpr std::size_t kInputs = 2;
   double c0, c1;
-  std::size_t v0, v1;
 
   [[gnu::always_inline]] void operator()(const Lanes* x, Lanes& out) const {
-    const DoubleLanes a = __builtin_convertvector(x[v0], DoubleLanes);
-    const DoubleLanes b = __builtin_convertvector(x[v1], DoubleLanes);
+    const DoubleLanes a = __builtin_convertvector(x[kBase], DoubleLanes);
+    const DoubleLanes b = __builtin_convertvector(x[1 - kBase], DoubleLanes);
     out = __builtin_convertvector(c0 * a + c1 * b, Lanes);
   }
 };
 
 bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
   const auto& stats = static_cast<const SlerpStats&>(*tile.stats);
-  run_lanes(tile.values, Interpolate{stats.c0, stats.c1, *call.base, other(call)});
+  with_constant_index<2>(*call.base,
+                         [&](auto base) { run_lanes(tile.values, Interpolate<base>{stats.c0, stats.c1}); });
   return true;
 }
 

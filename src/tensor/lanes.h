@@ -20,6 +20,7 @@
 #include <cstring>
 #include <span>
 #include <type_traits>
+#include <utility>
 
 #include "io/dtype.h"
 #include "tensor/convert.h"
@@ -68,6 +69,17 @@ using HalfDoubleBits = std::int64_t __attribute__((vector_size(64)));
 }
 // run_lanes's inputs at most (their 16 values wait on the stack while the kernel runs).
 inline constexpr std::size_t kMaxLaneInputs = 16;
+
+// f(std::integral_constant<std::size_t, i>{}) for a run-time i < kCount. A kernel that
+// takes which input is which (the base) as a constant keeps its inputs' lanes in registers;
+// lanes picked at run time are stored and reloaded (nearswap's merge: 0.38 against 0.32 ms).
+// REQUIRES: i < kCount.
+template <std::size_t kCount, class F>
+void with_constant_index(std::size_t i, F&& f) {
+  [&]<std::size_t... k>(std::index_sequence<k...>) {
+    (void)((i == k && (f(std::integral_constant<std::size_t, k>{}), true)) || ...);
+  }(std::make_index_sequence<kCount>{});
+}
 
 // n values of every input and room for n in the output, all of one dtype (BF16, F16 or F32).
 struct LaneSpan {

@@ -89,19 +89,21 @@ TEST(ModelStock, FineTuneOrderDoesNotMatter) {
 }
 
 TEST(ModelStock, TheFusedPathMatchesTilesToTheBit) {
-  // Two fine-tunes and three take the fused Gram pass, five the converted one; rows of 37 and
-  // 64 elements cut lane blocks and tiles at odd places.
+  // Two fine-tunes and three take the fused Gram pass, five the converted one; two fine-tunes
+  // have a merge kernel for each place of the base; rows of 37 and 64 elements cut lane blocks
+  // and tiles at odd places.
   for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
     for (const std::size_t n_inputs : {3u, 4u, 6u}) {
       const std::vector<std::vector<float>> inputs = random_inputs(n_inputs, 37 * 64, 0.5);
-      for (const bool filter_wise : {false, true}) {
-        SCOPED_TRACE(testing::Message() << n_inputs << " inputs, filter_wise " << filter_wise);
-        const MethodCall call = make_call(stock(), n_inputs, 1, {}, {{"filter_wise", filter_wise ? 1 : 0}});
-        for (const std::size_t tile : {640u, 37u, 16u}) {
-          expect_lanes_match_tiles(stock(), call, inputs, dtype, tile, {64, 37});
-          expect_lanes_match_tiles(stock(), call, inputs, dtype, tile, {37, 64});
+      for (const std::size_t base : {std::size_t{0}, std::size_t{1}, n_inputs - 1})
+        for (const bool filter_wise : {false, true}) {
+          SCOPED_TRACE(testing::Message() << n_inputs << " inputs, base " << base << ", filter_wise " << filter_wise);
+          const MethodCall call = make_call(stock(), n_inputs, base, {}, {{"filter_wise", filter_wise ? 1 : 0}});
+          for (const std::size_t tile : {640u, 37u, 16u}) {
+            expect_lanes_match_tiles(stock(), call, inputs, dtype, tile, {64, 37});
+            expect_lanes_match_tiles(stock(), call, inputs, dtype, tile, {37, 64});
+          }
         }
-      }
     }
 }
 
