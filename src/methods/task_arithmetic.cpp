@@ -330,10 +330,12 @@ struct FamilyTerms {
 constexpr int kMixedKinds = -1;
 
 // merge_family_tile over 16 lanes, with the same operations in the same order. kModels, when
-// not 0, is the number of models, known to the compiler: the loops over the models then
-// unroll and the weighted task vectors stay in registers (dare_linear's merge in
-// bench_kernels took a fifth less time).
-template <int kKind, std::size_t kModels>
+// not 0, is the number of models and kBase the base's input, known to the compiler: the loops
+// over the models then unroll and the inputs and weighted task vectors stay in registers
+// (in bench_kernels, dare_linear's merge took a fifth less time for the number; ties' a
+// twelfth less again for the base's place). The models are then the other inputs in order, as
+// family_stats lists them.
+template <int kKind, std::size_t kModels, std::size_t kBase>
 struct FamilyLanes {
   static constexpr std::size_t kInputs = kModels == 0 ? 0 : kModels + 1;  // and the base
   FamilyTerms terms;
@@ -341,18 +343,20 @@ struct FamilyLanes {
   [[gnu::always_inline]] WELD_TARGET_LANES void operator()(const Lanes* x, std::size_t at, Lanes& out) const {
     const FamilyTerms& f = terms;
     const std::size_t n_models = kModels != 0 ? kModels : f.n_models;
+    const std::size_t base = kModels != 0 ? kBase : f.base;
+    const Lanes& b = x[base];
     Lanes weighted[kMaxLaneInputs];
     Lanes mixed{};
     for (std::size_t k = 0; k < n_models; ++k) {
-      Lanes d = x[f.inputs[k]] - x[f.base];
+      Lanes d = x[kModels != 0 ? k + (k >= kBase) : f.inputs[k]] - b;
       if constexpr (kKind == kMixedKinds) f.masks[k].apply(d, f.begin + at);
       else f.masks[k].template apply_as<static_cast<LaneMask::Kind>(kKind)>(d, f.begin + at);
       weighted[k] = d * f.weights[k];
       mixed += weighted[k];  // without consensus the mixture; with it, the sum that elects signs
     }
     if (!f.consensus) {
-      if (f.normalize) out = x[f.base] + f.lambda * (mixed / f.divisor);
-      else out = x[f.base] + f.lambda * mixed;
+      if (f.normalize) out = b + f.lambda * (mixed / f.divisor);
+      else out = b + f.lambda * mixed;
       return;
     }
     Lanes sign;
@@ -368,19 +372,28 @@ struct FamilyLanes {
     }
     Lanes divisors;
     lane_select(kept_weight == 0.0f, Lanes{} + 1.0f, kept_weight, divisors);
-    if (f.normalize) out = x[f.base] + f.lambda * (kept / divisors);
-    else out = x[f.base] + f.lambda * kept;
+    if (f.normalize) out = b + f.lambda * (kept / divisors);
+    else out = b + f.lambda * kept;
   }
 };
 
-// The usual merges, of one to three models, with their number known to the compiler.
+template <int kKind, std::size_t kModels>
+bool run_family_lanes_of(const LaneSpan& values, const FamilyTerms& f) noexcept {
+  bool fused = false;
+  with_constant_index<kModels + 1>(
+      f.base, [&](auto base) { fused = run_lanes_fused(values, FamilyLanes<kKind, kModels, base>{f}); });
+  return fused;
+}
+
+// The usual merges, of one to three models, with their number and the base's place known to
+// the compiler.
 template <int kKind>
 bool run_family_lanes(const LaneSpan& values, const FamilyTerms& f) noexcept {
   switch (f.n_models) {
-    case 1: return run_lanes_fused(values, FamilyLanes<kKind, 1>{f});
-    case 2: return run_lanes_fused(values, FamilyLanes<kKind, 2>{f});
-    case 3: return run_lanes_fused(values, FamilyLanes<kKind, 3>{f});
-    default: return run_lanes_fused(values, FamilyLanes<kKind, 0>{f});
+    case 1: return run_family_lanes_of<kKind, 1>(values, f);
+    case 2: return run_family_lanes_of<kKind, 2>(values, f);
+    case 3: return run_family_lanes_of<kKind, 3>(values, f);
+    default: return run_lanes_fused(values, FamilyLanes<kKind, 0, 0>{f});
   }
 }
 

@@ -129,6 +129,21 @@ TEST(TiesFamily, LanesMatchTilesBitForBit) {
   }
 }
 
+// The fused merges of one to three models have a kernel for each place of the base.
+TEST(TiesFamily, LanesMatchTilesWhereverTheBaseIs) {
+  for (const char* name : {"ties", "dare_linear"})
+    for (std::size_t n_inputs = 2; n_inputs <= 5; ++n_inputs)
+      for (std::size_t base = 0; base < n_inputs; ++base) {
+        SCOPED_TRACE(testing::Message() << name << ", " << n_inputs << " inputs, base " << base);
+        std::vector<double> weight(n_inputs, 0.75), density(n_inputs, 0.5);
+        weight[base] = density[base] = kNaN;
+        weight[n_inputs - 1 - (base == n_inputs - 1)] = -1.25;
+        const MethodCall call = make_call(method(name), n_inputs, base, {{"weight", weight}, {"density", density}});
+        for (const DType dtype : {DType::kBF16, DType::kF32})
+          expect_lanes_match_tiles(method(name), call, random_inputs(n_inputs, 640, 0.5), dtype, 37, {10, 64});
+      }
+}
+
 // The L1 passes from the inputs' bytes over tensors of several blocks: rows of 72 (4032 to a
 // block of the fused pass) and rows longer than a block.
 TEST(TiesFamily, FusedL1PassesOverManyBlocksMatchTiles) {
