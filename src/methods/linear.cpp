@@ -63,22 +63,32 @@ void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
   }
 }
 
-// merge_tile's sum over 16 lanes: the same additions in the same order.
+// merge_tile's sum over 16 lanes: the same additions in the same order, of kN inputs (0: as
+// many as the call has; a constant keeps the inputs' lanes in registers).
+template <std::size_t kN>
 struct WeightedSum {
+  static constexpr std::size_t kInputs = kN;
   float factors[kMaxLaneInputs];
   std::size_t n_inputs;
 
   [[gnu::always_inline]] void operator()(const Lanes* x, Lanes& sum) const {
     sum = Lanes{};
-    for (std::size_t i = 0; i < n_inputs; ++i)
+    for (std::size_t i = 0; i < (kN != 0 ? kN : n_inputs); ++i)
       if (factors[i] != 0.0f) sum += factors[i] * x[i];
   }
 };
 
+// Inputs below this many have a kernel of their own.
+constexpr std::size_t kConstantInputs = 5;
+
 bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
-  WeightedSum sum{{}, call.n_inputs};
-  for (std::size_t i = 0; i < call.n_inputs; ++i) sum.factors[i] = factor_of(call, i);
-  run_lanes(tile.values, sum);
+  const auto run = [&](auto n) {
+    WeightedSum<n> sum{{}, call.n_inputs};
+    for (std::size_t i = 0; i < call.n_inputs; ++i) sum.factors[i] = factor_of(call, i);
+    run_lanes(tile.values, sum);
+  };
+  if (call.n_inputs < kConstantInputs) with_constant_index<kConstantInputs>(call.n_inputs, run);
+  else run(std::integral_constant<std::size_t, 0>{});
   return true;
 }
 
