@@ -131,24 +131,38 @@ void merge_task_arithmetic_tile(const MethodCall& call, const Tile& tile) noexce
   }
 }
 
-// The same sum over 16 lanes, in the same order.
+// The same sum over 16 lanes, in the same order, of kN inputs with the base at kBase (kN 0: as
+// many as the call has, the base where it says; constants keep the inputs' lanes in registers).
+template <std::size_t kN, std::size_t kBase>
 struct TaskSum {
+  static constexpr std::size_t kInputs = kN;
   float factors[kMaxLaneInputs];
   std::size_t n_inputs, base;
 
   [[gnu::always_inline]] void operator()(const Lanes* x, Lanes& sum) const {
+    const std::size_t b = kN != 0 ? kBase : base;
     sum = Lanes{};
-    for (std::size_t i = 0; i < n_inputs; ++i)
-      if (i != base) sum += factors[i] * (x[i] - x[base]);
-    sum += x[base];
+    for (std::size_t i = 0; i < (kN != 0 ? kN : n_inputs); ++i)
+      if (i != b) sum += factors[i] * (x[i] - x[b]);
+    sum += x[b];
   }
 };
 
+// Inputs below this many (the base and one to three task vectors) have kernels of their own.
+constexpr std::size_t kConstantTaskInputs = 5;
+
 bool merge_task_arithmetic_lanes(const MethodCall& call, const LaneTile& tile) noexcept {
-  TaskSum sum{{}, call.n_inputs, *call.base};
-  for (std::size_t i = 0; i < call.n_inputs; ++i)
-    if (i != *call.base) sum.factors[i] = task_factor(call, i);
-  run_lanes(tile.values, sum);
+  const auto run = [&](auto n, auto base) {
+    TaskSum<n, base> sum{{}, call.n_inputs, *call.base};
+    for (std::size_t i = 0; i < call.n_inputs; ++i)
+      if (i != *call.base) sum.factors[i] = task_factor(call, i);
+    run_lanes(tile.values, sum);
+  };
+  if (call.n_inputs < kConstantTaskInputs)
+    with_constant_index<kConstantTaskInputs>(call.n_inputs, [&](auto n) {
+      with_constant_index<n>(*call.base, [&](auto base) { run(n, base); });
+    });
+  else run(std::integral_constant<std::size_t, 0>{}, std::integral_constant<std::size_t, 0>{});
   return true;
 }
 

@@ -49,5 +49,17 @@ TEST(Linear, LanesMatchTilesBitForBit) {
       expect_lanes_match_tiles(linear(), call, lane_test_inputs(3, 1000), dtype, tile);
 }
 
+// One to four inputs have kernels of their own; five and six take the general one.
+TEST(Linear, LanesMatchTilesForEveryNumberOfInputs) {
+  for (std::size_t n_inputs = 1; n_inputs <= 6; ++n_inputs) {
+    SCOPED_TRACE(testing::Message() << n_inputs << " inputs");
+    std::vector<double> weight(n_inputs, 0.75);
+    weight.back() = -1.25;
+    const MethodCall call = make_call(linear(), n_inputs, std::nullopt, {{"weight", weight}}, {{"normalize", 0}});
+    for (const DType dtype : {DType::kBF16, DType::kF32})
+      expect_lanes_match_tiles(linear(), call, lane_test_inputs(n_inputs, 640), dtype, 37);
+  }
+}
+
 }  // namespace
 }  // namespace weld::test

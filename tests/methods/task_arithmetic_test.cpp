@@ -25,6 +25,20 @@ TEST(TaskArithmetic, LanesMatchTilesBitForBit) {
       expect_lanes_match_tiles(ta(), call, lane_test_inputs(4, 700), dtype, tile);
 }
 
+// Two to four inputs have a kernel for each place of the base; five and six take the general one.
+TEST(TaskArithmetic, LanesMatchTilesWhereverTheBaseIs) {
+  for (std::size_t n_inputs = 1; n_inputs <= 6; ++n_inputs)
+    for (std::size_t base = 0; base < n_inputs; ++base) {
+      SCOPED_TRACE(testing::Message() << n_inputs << " inputs, base " << base);
+      std::vector<double> weight(n_inputs, 0.75);
+      weight[base] = kNaN;
+      if (n_inputs > 1) weight[n_inputs - 1 - (base == n_inputs - 1)] = -1.25;
+      const MethodCall call = make_call(ta(), n_inputs, base, {{"weight", weight}}, {{"lambda", 0.9}});
+      for (const DType dtype : {DType::kBF16, DType::kF32})
+        expect_lanes_match_tiles(ta(), call, lane_test_inputs(n_inputs, 640), dtype, 37);
+    }
+}
+
 TEST(TaskArithmetic, NormalizeDividesByTheWeightSum) {
   const MethodCall call =
       make_call(ta(), 3, 0, {{"weight", {kNaN, 0.5, 1}}}, {{"lambda", 2}, {"normalize", 1}});
