@@ -262,19 +262,18 @@ void merge_tile(const MethodCall& call, const Tile& tile) noexcept {
 }
 
 // erase_block<false> over 16 lanes: the same operations in the same order, a half of 8
-// doubles at a time (tensor/lanes.h), for N models (a constant, so that their values stay in
-// registers).
-template <std::size_t N>
+// doubles at a time (tensor/lanes.h), for N models with the base at kBase (constants, so
+// that their values stay in registers). Model i is input i, or i + 1 from the base on.
+template <std::size_t N, std::size_t kBase>
 struct EraseLanes {
-  std::size_t base;
-  std::array<std::size_t, N> inputs;
+  static constexpr std::size_t kInputs = N + 1;
   std::array<double, N> e;
 
   [[gnu::always_inline]] WELD_TARGET_LANES void operator()(const Lanes* x, Lanes& out) const {
     DoubleLanes result;
-    const DoubleLanes b = __builtin_convertvector(x[base], DoubleLanes);
+    const DoubleLanes b = __builtin_convertvector(x[kBase], DoubleLanes);
     DoubleLanes deltas[N];
-    for (std::size_t i = 0; i < N; ++i) deltas[i] = __builtin_convertvector(x[inputs[i]] - x[base], DoubleLanes);
+    for (std::size_t i = 0; i < N; ++i) deltas[i] = __builtin_convertvector(x[i + (i >= kBase)] - x[kBase], DoubleLanes);
     for (int half = 0; half < 2; ++half) {
       HalfDoubleLanes d[N];
       for (std::size_t i = 0; i < N; ++i) lane_half(deltas[i], half, d[i]);
@@ -301,12 +300,14 @@ struct EraseLanes {
   }
 };
 
+// stats.inputs are the inputs other than the base, in order, as EraseLanes takes them.
 template <std::size_t N>
 bool erase_lanes(const MethodCall& call, const SceStats& stats, const LaneSpan& values) noexcept {
-  EraseLanes<N> erase{*call.base, {}, {}};
-  std::copy_n(stats.inputs.begin(), N, erase.inputs.begin());
-  std::copy_n(stats.e.begin(), N, erase.e.begin());
-  return run_lanes_fused(values, erase);
+  std::array<double, N> e;
+  std::copy_n(stats.e.begin(), N, e.begin());
+  bool fused = false;
+  with_constant_index<N + 1>(*call.base, [&](auto base) { fused = run_lanes_fused(values, EraseLanes<N, base>{e}); });
+  return fused;
 }
 
 bool merge_lanes(const MethodCall& call, const LaneTile& tile) noexcept {

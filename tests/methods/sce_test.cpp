@@ -87,16 +87,18 @@ TEST(Sce, TheBaseMayBeAnyInput) {
 
 TEST(Sce, TheFusedPathMatchesTilesToTheBit) {
   // The calculate pass and the erase on the inputs' bytes; special values (zeros of both
-  // signs, infinities, NaN) with one fine-tune and with several, finite values too.
+  // signs, infinities, NaN) with one fine-tune and with several, finite values too, and the
+  // base in every place (each has a kernel of its own).
   for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
-    for (const std::size_t n_inputs : {2u, 3u, 4u, 5u}) {
-      SCOPED_TRACE(testing::Message() << n_inputs << " inputs");
-      const MethodCall call = make_call(sce(), n_inputs, 1, {});
-      for (const std::size_t tile : {640u, 37u, 16u}) {
-        expect_lanes_match_tiles(sce(), call, random_inputs(n_inputs, 5000, 0.5), dtype, tile);
-        expect_lanes_match_tiles(sce(), call, lane_test_inputs(n_inputs, 700), dtype, tile);
+    for (const std::size_t n_inputs : {2u, 3u, 4u, 5u})
+      for (std::size_t base = 0; base < n_inputs; ++base) {
+        SCOPED_TRACE(testing::Message() << n_inputs << " inputs, base " << base);
+        const MethodCall call = make_call(sce(), n_inputs, base, {});
+        for (const std::size_t tile : {640u, 37u, 16u}) {
+          expect_lanes_match_tiles(sce(), call, random_inputs(n_inputs, 5000, 0.5), dtype, tile);
+          expect_lanes_match_tiles(sce(), call, lane_test_inputs(n_inputs, 700), dtype, tile);
+        }
       }
-    }
 }
 
 // merge_lanes declines the call, and writes nothing.
