@@ -156,20 +156,37 @@ WELD_TARGET_AVX512 inline void store16(std::byte* p, Lanes v, __mmask16 mask) no
   }
 }
 
+// One step of run_fused: 16 values of every input at `at`, under `mask`.
 template <DType T, class Kernel>
-WELD_TARGET_LANES void run_fused(const LaneSpan& s, const Kernel& kernel) noexcept {
+[[gnu::always_inline]] WELD_TARGET_LANES inline void fused_step(const std::byte* const* in, std::size_t k,
+                                                                 std::byte* out, std::size_t at, __mmask16 mask,
+                                                                 const Kernel& kernel) noexcept {
   constexpr std::size_t size = T == DType::kF32 ? 4 : 2;
-  const std::size_t k = kFixedInputs<Kernel> != 0 ? kFixedInputs<Kernel> : s.inputs.size();
   Lanes x[kMaxLaneInputs];
   Lanes result;
-  for (std::size_t at = 0; at < s.n; at += kLaneWidth) {
-    // Whole blocks under a full mask; the tail's masked-off lanes are neither read nor written.
-    const __mmask16 mask = s.n - at >= kLaneWidth ? __mmask16(0xffff) : x86::tail_mask(s.n - at);
-    for (std::size_t i = 0; i < k; ++i) x[i] = load16<T>(s.inputs[i] + at * size, mask);
-    if constexpr (kTakesPosition<Kernel>) kernel(static_cast<const Lanes*>(x), at, result);
-    else kernel(static_cast<const Lanes*>(x), result);
-    store16<T>(s.out + at * size, result, mask);
-  }
+  for (std::size_t i = 0; i < k; ++i) x[i] = load16<T>(in[i] + at * size, mask);
+  if constexpr (kTakesPosition<Kernel>) kernel(static_cast<const Lanes*>(x), at, result);
+  else kernel(static_cast<const Lanes*>(x), result);
+  store16<T>(out + at * size, result, mask);
+}
+
+template <DType T, class Kernel>
+WELD_TARGET_LANES void run_fused(const LaneSpan& s, const Kernel& shared_kernel) noexcept {
+  const std::size_t k = kFixedInputs<Kernel> != 0 ? kFixedInputs<Kernel> : s.inputs.size();
+  // Copies of their own: the stores into the output cannot alias them, so the kernel's
+  // constants and the input pointers stay in registers rather than being loaded again after
+  // every store (in the 22-layer ties merge most of the loop's instructions were such loads
+  // and the tests of flags that do not change within a span).
+  const Kernel kernel = shared_kernel;
+  const std::byte* in[kMaxLaneInputs];
+  for (std::size_t i = 0; i < k; ++i) in[i] = s.inputs[i];
+  std::byte* const out = s.out;
+  const std::size_t n = s.n;
+  // Whole blocks under a full mask, then the tail, whose masked-off lanes are neither read
+  // nor written.
+  std::size_t at = 0;
+  for (; n - at >= kLaneWidth; at += kLaneWidth) fused_step<T>(in, k, out, at, __mmask16(0xffff), kernel);
+  if (at < n) fused_step<T>(in, k, out, at, x86::tail_mask(n - at), kernel);
 }
 
 #endif
