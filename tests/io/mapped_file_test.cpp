@@ -9,17 +9,14 @@
 #include <string>
 #include <string_view>
 
+#include "support/as_text.h"
 #include "support/tiny_model.h"
 #include "util/error.h"
 
 namespace weld::test {
 namespace {
 
-std::string_view text(const MappedFile& file) {
-  return {reinterpret_cast<const char*>(file.bytes().data()), file.size()};
-}
-
-std::string open_error(const std::string& path) {
+std::string map_error(const std::string& path) {
   return test::error_message([&] { MappedFile::open(path); });
 }
 
@@ -29,7 +26,7 @@ TEST(MappedFile, MapsTheWholeFile) {
   const MappedFile file = MappedFile::open(dir / "f");
   EXPECT_EQ(file.path(), dir / "f");
   EXPECT_EQ(file.size(), 10u);
-  EXPECT_EQ(text(file), "hello, map");
+  EXPECT_EQ(as_text(file.bytes()), "hello, map");
 }
 
 TEST(MappedFile, EmptyFileIsValid) {
@@ -43,12 +40,12 @@ TEST(MappedFile, EmptyFileIsValid) {
 
 TEST(MappedFile, Errors) {
   TempDir dir;
-  EXPECT_EQ(open_error(dir / "none"),
+  EXPECT_EQ(map_error(dir / "none"),
             "cannot open '" + (dir / "none") + "': No such file or directory");
-  EXPECT_EQ(open_error(dir.path()), "cannot open '" + dir.path() + "': Is a directory");
+  EXPECT_EQ(map_error(dir.path()), "cannot open '" + dir.path() + "': Is a directory");
   // A FIFO would block a plain open() until a writer appears; it must fail at once instead.
   ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
-  EXPECT_EQ(open_error(dir / "fifo"), "cannot open '" + (dir / "fifo") + "': not a regular file");
+  EXPECT_EQ(map_error(dir / "fifo"), "cannot open '" + (dir / "fifo") + "': not a regular file");
 }
 
 TEST(MappedFile, ReadCopiesTheBytesOfTheMap) {
@@ -77,12 +74,12 @@ TEST(MappedFile, MoveTransfersTheMap) {
   write_file(dir / "b", "bb");
   MappedFile a = MappedFile::open(dir / "a");
   MappedFile moved(std::move(a));
-  EXPECT_EQ(text(moved), "aaaa");
+  EXPECT_EQ(as_text(moved.bytes()), "aaaa");
   EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move): the moved-from state is empty
 
   MappedFile b = MappedFile::open(dir / "b");
   b = std::move(moved);
-  EXPECT_EQ(text(b), "aaaa");
+  EXPECT_EQ(as_text(b.bytes()), "aaaa");
   EXPECT_EQ(b.path(), dir / "a");
 }
 
@@ -96,7 +93,7 @@ TEST(MappedFile, PrefetchAcceptsAnyRange) {
   file.prefetch(20000, 1);      // starts past the end
   file.prefetch(5, 0);
   file.prefetch(1, SIZE_MAX);  // offset + length overflows
-  EXPECT_EQ(text(file), std::string(10000, 'x'));
+  EXPECT_EQ(as_text(file.bytes()), std::string(10000, 'x'));
 }
 
 }  // namespace

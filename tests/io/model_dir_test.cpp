@@ -10,7 +10,7 @@
 namespace weld::test {
 namespace {
 
-std::string open_error(const std::string& dir) {
+std::string model_dir_error(const std::string& dir) {
   return error_message([&] { ModelDir::open(dir); });
 }
 
@@ -28,30 +28,30 @@ TEST(ModelDir, ReadsShardsThroughTheIndex) {
 
 TEST(ModelDir, Errors) {
   TempDir dir;
-  EXPECT_EQ(open_error(dir / "none"), "model '" + (dir / "none") + "': no such directory");
+  EXPECT_EQ(model_dir_error(dir / "none"), "model '" + (dir / "none") + "': no such directory");
 
   std::filesystem::create_directories(dir / "empty");
-  EXPECT_EQ(open_error(dir / "empty"), "model '" + (dir / "empty") + "': no config.json");
+  EXPECT_EQ(model_dir_error(dir / "empty"), "model '" + (dir / "empty") + "': no config.json");
 
   write_file(dir / "empty/config.json", "{}");
-  EXPECT_EQ(open_error(dir / "empty"),
+  EXPECT_EQ(model_dir_error(dir / "empty"),
             "model '" + (dir / "empty") + "': no model.safetensors or model.safetensors.index.json");
 
   write_tiny_model(dir / "m", {{"a", {2}, {1, 2}}, {"b", {2}, {3, 4}}}, nullptr, 8);
   const std::string index = dir / "m/model.safetensors.index.json";
   write_file(index, R"({"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "gone.safetensors"}})");
-  EXPECT_EQ(open_error(dir / "m"), "model '" + (dir / "m") + "': " + index +
+  EXPECT_EQ(model_dir_error(dir / "m"), "model '" + (dir / "m") + "': " + index +
                                        ": shard 'gone.safetensors' named in the index does not exist");
   write_file(index, R"({"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00001-of-00002.safetensors"}})");
-  EXPECT_EQ(open_error(dir / "m"), "model '" + (dir / "m") + "': " + index +
+  EXPECT_EQ(model_dir_error(dir / "m"), "model '" + (dir / "m") + "': " + index +
                                        ": tensor 'b' is not in shard 'model-00001-of-00002.safetensors' where the index puts it");
   write_file(index, R"({"weight_map": {"a": "../escape.safetensors"}})");
-  EXPECT_EQ(open_error(dir / "m"), "model '" + (dir / "m") + "': " + index +
+  EXPECT_EQ(model_dir_error(dir / "m"), "model '" + (dir / "m") + "': " + index +
                                        ": weight_map[\"a\"] names '../escape.safetensors', not a file in the model directory");
   write_file(index, R"({"weights": {}})");
-  EXPECT_EQ(open_error(dir / "m"), "model '" + (dir / "m") + "': " + index + ": no \"weight_map\" object");
+  EXPECT_EQ(model_dir_error(dir / "m"), "model '" + (dir / "m") + "': " + index + ": no \"weight_map\" object");
   write_file(index, "{oops");
-  EXPECT_EQ(open_error(dir / "m").find("model '" + (dir / "m") + "': " + index + ": not valid JSON:"), 0u);
+  EXPECT_EQ(model_dir_error(dir / "m").find("model '" + (dir / "m") + "': " + index + ": not valid JSON:"), 0u);
 }
 
 TEST(ModelDir, TensorInTwoShardsIsRefused) {
@@ -61,7 +61,7 @@ TEST(ModelDir, TensorInTwoShardsIsRefused) {
   std::filesystem::copy_file(dir / "other/model.safetensors", dir / "m/dup.safetensors");
   write_file(dir / "m/model.safetensors.index.json",
              R"({"weight_map": {"a": "model-00001-of-00002.safetensors", "c": "dup.safetensors"}})");
-  EXPECT_EQ(open_error(dir / "m"), "model '" + (dir / "m") + "': tensor 'a' is in both '" +
+  EXPECT_EQ(model_dir_error(dir / "m"), "model '" + (dir / "m") + "': tensor 'a' is in both '" +
                                        (dir / "m/dup.safetensors") + "' and '" +
                                        (dir / "m/model-00001-of-00002.safetensors") + "'");
 }

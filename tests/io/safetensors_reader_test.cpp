@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "io/safetensors_test_util.h"
+#include "support/as_text.h"
 #include "support/tiny_model.h"
 #include "util/error.h"
 
@@ -16,10 +17,6 @@ namespace {
 
 std::string open_error(const std::string& path) {
   return test::error_message([&] { SafetensorsFile::open(path); });
-}
-
-std::string_view text(std::span<const std::byte> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
 // Data bytes in order: 0, 1, 2, ... (see data_byte()).
@@ -47,8 +44,8 @@ TEST(SafetensorsFile, ViewsEachTensorInsideTheMap) {
   const TensorInfo* w = file->find("w");
   ASSERT_NE(w, nullptr);
   EXPECT_EQ(w->dtype, DType::kF16);
-  EXPECT_EQ(text(file->data(*w)), data_bytes(4, 10));
-  EXPECT_EQ(text(file->data(*file->find("b"))), data_bytes(0, 4));
+  EXPECT_EQ(as_text(file->data(*w)), data_bytes(4, 10));
+  EXPECT_EQ(as_text(file->data(*file->find("b"))), data_bytes(0, 4));
   EXPECT_EQ(file->find("missing"), nullptr);
 }
 

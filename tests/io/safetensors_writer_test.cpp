@@ -13,6 +13,7 @@
 
 #include "io/safetensors_reader.h"
 #include "io/safetensors_test_util.h"
+#include "support/as_text.h"
 #include "support/tiny_model.h"
 #include "util/error.h"
 
@@ -22,10 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::map<std::string, std::string> kNoMetadata;
-
-std::string_view text(std::span<const std::byte> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
 
 std::string pattern(std::size_t size, std::size_t seed) {
   std::string bytes;
@@ -111,9 +108,9 @@ TEST(SafetensorsWriter, RoundTrip) {
   const auto file = SafetensorsFile::open(path);
   EXPECT_EQ(file->metadata(), metadata);
   EXPECT_EQ(file->data_start(), header.size());
-  EXPECT_EQ(text(file->data(*file->find("w"))), w);
-  EXPECT_EQ(text(file->data(*file->find("s"))), s);
-  EXPECT_EQ(text(file->data(*file->find("b"))), b);
+  EXPECT_EQ(as_text(file->data(*file->find("w"))), w);
+  EXPECT_EQ(as_text(file->data(*file->find("s"))), s);
+  EXPECT_EQ(as_text(file->data(*file->find("b"))), b);
   EXPECT_EQ(file->find("b")->shape, (std::vector<std::uint64_t>{5}));
   EXPECT_EQ(file->data(*file->find("empty")).size(), 0u);
 }
@@ -140,8 +137,8 @@ TEST(SafetensorsWriter, ConcurrentWritesFromTwoThreads) {
   writer->finish();
 
   const auto file = SafetensorsFile::open(path);
-  EXPECT_TRUE(text(file->data(*file->find("a"))) == a);
-  EXPECT_TRUE(text(file->data(*file->find("b"))) == b);
+  EXPECT_TRUE(as_text(file->data(*file->find("a"))) == a);
+  EXPECT_TRUE(as_text(file->data(*file->find("b"))) == b);
 }
 
 TEST(SafetensorsWriter, AbandonDeletesTheFile) {

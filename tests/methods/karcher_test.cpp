@@ -17,9 +17,6 @@ using testing::FloatNear;
 
 const MethodDescriptor& karcher() { return find_method("karcher"); }
 
-constexpr double kPi = std::numbers::pi;
-const float kRootHalf = static_cast<float>(std::sqrt(0.5));
-
 std::vector<float> karcher_merge(const std::vector<std::vector<float>>& inputs,
                                  const std::vector<std::pair<std::string, double>>& globals = {},
                                  std::optional<std::size_t> base = std::nullopt) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <memory>
 #include <limits>
+#include <numbers>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -16,6 +17,10 @@
 #include "tensor/convert.h"
 
 namespace weld::test {
+
+// The values the sphere methods' hand-worked cases come out at.
+inline constexpr double kPi = std::numbers::pi;
+inline const float kRootHalf = static_cast<float>(std::sqrt(0.5));
 
 // Builds a call with every parameter at its default, then applies `globals` and per-model
 // values by name (NaN = unset).

@@ -15,8 +15,6 @@ using testing::FloatEq;
 
 const MethodDescriptor& multislerp() { return find_method("multislerp"); }
 
-const float kRootHalf = static_cast<float>(std::sqrt(0.5));
-
 std::vector<float> multislerp_merge(const std::vector<std::vector<float>>& inputs,
                                     const std::vector<double>& weights,
                                     std::optional<std::size_t> base = std::nullopt,

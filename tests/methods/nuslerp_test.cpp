@@ -15,9 +15,6 @@ using testing::FloatEq;
 
 const MethodDescriptor& nuslerp() { return find_method("nuslerp"); }
 
-constexpr double kPi = std::numbers::pi;
-const float kRootHalf = static_cast<float>(std::sqrt(0.5));
-
 struct Options {
   bool flatten = true;
   bool row_wise = false;

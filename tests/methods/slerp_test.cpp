@@ -14,9 +14,6 @@ using testing::FloatEq;
 
 const MethodDescriptor& slerp() { return find_method("slerp"); }
 
-constexpr double kPi = std::numbers::pi;
-const float kRootHalf = static_cast<float>(std::sqrt(0.5));
-
 // slerp of v0 (the base, input `base`) and v1 at t.
 std::vector<float> slerp_merge(std::vector<float> v0, std::vector<float> v1, double t,
                                std::size_t base = 0) {

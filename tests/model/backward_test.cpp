@@ -17,11 +17,11 @@ constexpr float kStep = 1e-3f;
 // f32 backward against double differences, relative to the largest gradient of the tensor.
 constexpr double kGradTolerance = 2e-3;
 
-const std::vector<std::uint32_t> kTokens = {3, 17, 0, 5, 5, 12, 18, 1};
+const std::vector<std::uint32_t> kGradientTokens = {3, 17, 0, 5, 5, 12, 18, 1};
 
 Weights gradients(const Model& m, const std::vector<std::uint32_t>& targets) {
   Batch batch;
-  batch.add(kTokens);
+  batch.add(kGradientTokens);
   ForwardCache cache;
   const std::vector<float> hidden = forward_hidden(m, batch, 1, &cache);
   std::vector<float> d_logits = compute_logits(m, hidden.data(), batch.rows());
@@ -32,8 +32,8 @@ Weights gradients(const Model& m, const std::vector<std::uint32_t>& targets) {
 }
 
 void expect_gradients_match(Model m) {
-  std::vector<std::uint32_t> targets(kTokens.size(), kNoTarget);
-  for (std::size_t i = 0; i + 1 < kTokens.size(); ++i) targets[i] = kTokens[i + 1];
+  std::vector<std::uint32_t> targets(kGradientTokens.size(), kNoTarget);
+  for (std::size_t i = 0; i + 1 < kGradientTokens.size(); ++i) targets[i] = kGradientTokens[i + 1];
   const Weights grads = gradients(m, targets);
   std::vector<Param*> params = m.weights.params();
   std::vector<const Param*> g = grads.params();
@@ -44,9 +44,9 @@ void expect_gradients_match(Model m) {
       float& w = params[p]->data[i];
       const float saved = w;
       w = saved + kStep;
-      const double up = test::ref_nll(m, kTokens, targets);
+      const double up = test::ref_nll(m, kGradientTokens, targets);
       w = saved - kStep;
-      const double down = test::ref_nll(m, kTokens, targets);
+      const double down = test::ref_nll(m, kGradientTokens, targets);
       w = saved;
       fd[i] = (up - down) / (2.0 * static_cast<double>(kStep));
       scale = std::max(scale, std::abs(fd[i]));

@@ -2,14 +2,13 @@
 
 #include "methods/registry.h"
 #include "recipe/parameters.h"
+#include "recipe/recipe_test_util.h"
 #include "util/error.h"
 
 namespace weld {
 namespace {
 
 constexpr std::size_t kWeight = 0, kNormalize = 1;  // linear's parameter order
-
-Recipe parse(const std::string& yaml) { return parse_recipe(YamlSource::parse(yaml, "merge.yml")); }
 
 TEST(LayerPosition, EvenlySpacedOverTheSlice) {
   EXPECT_DOUBLE_EQ(layer_position(0, 5), 0.0);
@@ -19,7 +18,7 @@ TEST(LayerPosition, EvenlySpacedOverTheSlice) {
 }
 
 TEST(Parameters, SourceBeatsSliceBeatsTopLevelBeatsDefault) {
-  const Recipe r = parse(
+  const Recipe r = test::parse_merge_yml(
       "merge_method: linear\n"
       "parameters: {weight: 1, normalize: false}\n"
       "slices:\n"
@@ -31,13 +30,13 @@ TEST(Parameters, SourceBeatsSliceBeatsTopLevelBeatsDefault) {
   EXPECT_EQ(resolve_model_params(r, slice, slice.sources[0], "x", 0, false)[kWeight], 3.0);
   EXPECT_EQ(resolve_model_params(r, slice, slice.sources[1], "x", 0, false)[kWeight], 2.0);
   EXPECT_EQ(resolve_global_params(r, slice, "x", 0)[kNormalize], 0.0);
-  const Recipe defaults = parse("merge_method: linear\nparameters: {weight: 1}\nmodels: [{model: a}]\n");
+  const Recipe defaults = test::parse_merge_yml("merge_method: linear\nparameters: {weight: 1}\nmodels: [{model: a}]\n");
   EXPECT_EQ(resolve_model_params(defaults, defaults.slices[0], defaults.slices[0].sources[0], "x", 0, false)[kWeight], 1.0);
   EXPECT_EQ(resolve_global_params(defaults, defaults.slices[0], "x", 0)[kNormalize], 1.0);
 }
 
 TEST(Parameters, UnmatchedFilterFallsThroughToTheNextLevel) {
-  const Recipe r = parse(
+  const Recipe r = test::parse_merge_yml(
       "merge_method: linear\n"
       "parameters: {weight: 0.25}\n"
       "models:\n"
@@ -49,7 +48,7 @@ TEST(Parameters, UnmatchedFilterFallsThroughToTheNextLevel) {
 }
 
 TEST(Parameters, MissingRequiredIsAnErrorExceptForTheBase) {
-  const Recipe r = parse("merge_method: linear\nmodels: [{model: a}]\n");
+  const Recipe r = test::parse_merge_yml("merge_method: linear\nmodels: [{model: a}]\n");
   const SourceSpec& a = r.slices[0].sources[0];
   EXPECT_TRUE(std::isnan(resolve_model_params(r, r.slices[0], a, "t", 0, true)[kWeight]));
   try {

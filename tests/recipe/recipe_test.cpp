@@ -2,18 +2,17 @@
 
 #include "support/error_message.h"
 #include "recipe/recipe.h"
+#include "recipe/recipe_test_util.h"
 
 namespace weld {
 namespace {
 
-Recipe parse(const std::string& yaml) { return parse_recipe(YamlSource::parse(yaml, "merge.yml")); }
-
 std::string error_of(const std::string& yaml) {
-  return test::error_message([&] { parse(yaml); });
+  return test::error_message([&] { test::parse_merge_yml(yaml); });
 }
 
 TEST(Recipe, ModelsFormIsOneSliceAndAddsTheBase) {
-  const Recipe r = parse(
+  const Recipe r = test::parse_merge_yml(
       "merge_method: task_arithmetic\n"
       "base_model: base\n"
       "models:\n"
@@ -33,17 +32,17 @@ TEST(Recipe, ModelsFormIsOneSliceAndAddsTheBase) {
 }
 
 TEST(Recipe, BaseListedAmongModelsIsNotAddedTwice) {
-  const Recipe r = parse("merge_method: linear\nbase_model: a\nmodels:\n  - model: a\n    parameters: {weight: 1}\n");
+  const Recipe r = test::parse_merge_yml("merge_method: linear\nbase_model: a\nmodels:\n  - model: a\n    parameters: {weight: 1}\n");
   EXPECT_EQ(r.slices[0].sources.size(), 1u);
 }
 
 TEST(Recipe, PassthroughIgnoresTheBase) {
-  const Recipe r = parse("merge_method: passthrough\nbase_model: b\nmodels:\n  - model: a\n");
+  const Recipe r = test::parse_merge_yml("merge_method: passthrough\nbase_model: b\nmodels:\n  - model: a\n");
   EXPECT_EQ(r.slices[0].sources.size(), 1u);
 }
 
 TEST(Recipe, SlicesKeepTheirOrderAndRanges) {
-  const Recipe r = parse(
+  const Recipe r = test::parse_merge_yml(
       "merge_method: passthrough\n"
       "slices:\n"
       "  - sources: [{model: a, layer_range: [0, 2]}]\n"
@@ -58,7 +57,7 @@ TEST(Recipe, SlicesKeepTheirOrderAndRanges) {
 
 TEST(Recipe, UnknownMethodPointsAtTheLine) {
   try {
-    parse("models:\n  - model: a\nmerge_method: lienar\n");
+    test::parse_merge_yml("models:\n  - model: a\nmerge_method: lienar\n");
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "merge.yml:3: unknown merge method 'lienar' (did you mean 'linear'?)");
