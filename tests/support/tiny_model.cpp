@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "io/model_dir.h"
 #include "io/sharded_writer.h"
 #include "tensor/convert.h"
@@ -71,8 +73,9 @@ std::map<std::string, std::vector<float>> read_model_f32(const std::string& dir)
 
 RunResult run_weld(const std::string& args) {
   TempDir capture;
-  const std::string command = std::string(WELD_BINARY) + " " + args + " >" + (capture / "out") +
-                              " 2>" + (capture / "err");
+  // (fmt rather than a chain of std::string +: GCC 12 warns falsely about the chain's copies,
+  // for some lengths of WELD_BINARY.)
+  const std::string command = fmt::format("{} {} >{} 2>{}", WELD_BINARY, args, capture / "out", capture / "err");
   const int raw = std::system(command.c_str());
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(capture / "out"),
           read_file(capture / "err")};
