@@ -11,8 +11,9 @@
 // issue's floor, and copied with pread, the floor of weld's default way of reading), and
 // `weld merge` of that method (with `--read` as given, else weld's default), one after the
 // other, with a warm page cache. It reports medians, the ratio to each floor, GB/s of bytes
-// read plus written, and the peak anonymous memory (RssAnon high-water, sampled every 2 ms:
-// memory-mapped file pages do not count).
+// read plus written, the peak anonymous memory (RssAnon high-water, sampled every 2 ms:
+// memory-mapped file pages do not count) and how many times over weld read its inputs' bytes
+// (a method with a pass for a whole-tensor statistic reads some of them twice).
 //
 // Before each timed command it reads that command's inputs again and then writes and deletes
 // a file of the output's size (see refresh_free_memory), so that the floor and weld both start
@@ -55,6 +56,7 @@ struct Options {
 struct Measurement {
   double seconds;
   std::uint64_t peak_anon_bytes;
+  std::uint64_t bytes_read;  // by read and pread (rchar): what a method's passes re-read shows here
   int status;
 };
 
@@ -69,6 +71,17 @@ std::uint64_t rss_anon_bytes(pid_t pid, const std::string& program) {
     if (line.rfind("Name:", 0) == 0 && line.substr(line.find_first_not_of(" \t", 5)) != name) return 0;
     if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8)) * 1024;  // kB
   }
+  return 0;
+}
+
+// The bytes the process read with read() and pread() (rchar of /proc/<pid>/io): the inputs'
+// bytes, as often as its passes read them, and a few of configs and headers. Reads of a
+// memory map do not count. The exited child's totals stay readable until it is reaped.
+std::uint64_t bytes_read(pid_t pid) {
+  std::ifstream io("/proc/" + std::to_string(pid) + "/io");
+  std::string line;
+  while (std::getline(io, line))
+    if (line.rfind("rchar:", 0) == 0) return std::stoull(line.substr(6));
   return 0;
 }
 
@@ -100,11 +113,14 @@ Measurement run(const std::vector<std::string>& args) {
     std::perror(argv[0]);
     std::_Exit(127);
   }
-  Measurement m{0, 0, -1};
+  Measurement m{0, 0, 0, -1};
   for (;;) {
     m.peak_anon_bytes = std::max(m.peak_anon_bytes, rss_anon_bytes(pid, args[0]));
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
+    siginfo_t exited{};
+    if (::waitid(P_PID, static_cast<id_t>(pid), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 && exited.si_pid == pid) {
+      m.bytes_read = bytes_read(pid);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
       m.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       break;
     }
@@ -208,6 +224,7 @@ struct Result {
   std::string method;
   std::vector<double> weld_seconds, floor_seconds, pread_floor_seconds;
   std::uint64_t peak_anon = 0, floor_peak_anon = 0, bytes = 0;
+  std::uint64_t in_bytes = 0, weld_read_bytes = 0;  // the inputs' size; what weld read of them, at most
   bool failed = false;
 };
 
@@ -223,7 +240,10 @@ int main(int argc, char** argv) {
   const std::string out_file = (work / "floor.out").string();
 
   std::vector<Result> results;
-  for (const std::string& method : o.methods) results.push_back({method, {}, {}, {}, 0, 0, 0, false});
+  for (const std::string& method : o.methods) {
+    results.emplace_back();
+    results.back().method = method;
+  }
 
   for (int r = 0; r < o.runs; ++r) {
     for (Result& res : results) {
@@ -238,6 +258,7 @@ int main(int argc, char** argv) {
         in_bytes += total_size(files);
       }
       res.bytes = in_bytes + out_bytes;
+      res.in_bytes = in_bytes;
       const fs::path refresh_file = work / "refresh.tmp";
       std::vector<std::string> read_inputs = floor_args;
       read_inputs[2] = "0";  // the floor program, writing nothing
@@ -265,6 +286,7 @@ int main(int argc, char** argv) {
       res.pread_floor_seconds.push_back(pread_floor.seconds);
       res.weld_seconds.push_back(merge.seconds);
       res.peak_anon = std::max(res.peak_anon, merge.peak_anon_bytes);
+      res.weld_read_bytes = std::max(res.weld_read_bytes, merge.bytes_read);
       res.floor_peak_anon = std::max(res.floor_peak_anon, floor.peak_anon_bytes);
       res.failed |= merge.status != 0;
       std::fprintf(stderr, "run %d %-16s floor %.2fs  pread floor %.2fs  weld %.2fs%s\n", r + 1,
@@ -273,25 +295,27 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("%-16s %9s %9s %8s %13s %12s %9s %14s\n", "method", "seconds", "floor s", "ratio",
-              "pread floor s", "pread ratio", "GB/s", "peak anon MB");
+  std::printf("%-16s %9s %9s %8s %13s %12s %9s %14s %11s\n", "method", "seconds", "floor s", "ratio",
+              "pread floor s", "pread ratio", "GB/s", "peak anon MB", "reads x in");
   std::string json = "{\"layers\": " + std::string(o.small ? "2" : o.double_layers ? "44" : "22") +
                      ", \"runs\": " + std::to_string(o.runs) + ", \"read\": \"" +
                      (o.read.empty() ? "default" : o.read) + "\", \"results\": [";
   for (std::size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
     const double s = median(r.weld_seconds), f = median(r.floor_seconds), p = median(r.pread_floor_seconds);
-    std::printf("%-16s %9.2f %9.2f %8.2f %13.2f %12.2f %9.2f %14.1f%s\n", r.method.c_str(), s, f, s / f, p,
-                s / p, static_cast<double>(r.bytes) / s / 1e9, static_cast<double>(r.peak_anon) / 1e6,
+    // How many times over weld read its inputs' bytes (0 when it read them through the maps).
+    const double reads = static_cast<double>(r.weld_read_bytes) / static_cast<double>(r.in_bytes);
+    std::printf("%-16s %9.2f %9.2f %8.2f %13.2f %12.2f %9.2f %14.1f %11.2f%s\n", r.method.c_str(), s, f, s / f, p,
+                s / p, static_cast<double>(r.bytes) / s / 1e9, static_cast<double>(r.peak_anon) / 1e6, reads,
                 r.failed ? "  FAILED" : "");
     char entry[512];
     std::snprintf(entry, sizeof entry,
                   "%s{\"method\": \"%s\", \"seconds\": %.4f, \"floor_seconds\": %.4f, \"ratio\": %.4f, "
                   "\"pread_floor_seconds\": %.4f, \"pread_ratio\": %.4f, \"gb_per_s\": %.4f, \"peak_anon_bytes\": %llu, \"floor_peak_anon_bytes\": %llu, "
-                  "\"failed\": %s}",
+                  "\"weld_read_bytes\": %llu, \"failed\": %s}",
                   i ? ", " : "", r.method.c_str(), s, f, s / f, p, s / p, static_cast<double>(r.bytes) / s / 1e9,
                   static_cast<unsigned long long>(r.peak_anon), static_cast<unsigned long long>(r.floor_peak_anon),
-                  r.failed ? "true" : "false");
+                  static_cast<unsigned long long>(r.weld_read_bytes), r.failed ? "true" : "false");
     json += entry;
   }
   json += "]}\n";
