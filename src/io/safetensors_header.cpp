@@ -15,9 +15,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr std::size_t kLengthBytes = 8;  // the little-endian u64 in front of the JSON
-constexpr std::string_view kMetadataKey = "__metadata__";
-
 // A valid header nests three containers deep (the object, an entry, its shape). One spare
 // level keeps the specific messages for near misses such as a nested shape; anything deeper
 // is refused while parsing, before a document of a hundred million '[' can cost gigabytes.
@@ -29,7 +26,7 @@ std::string format_list(const std::vector<std::uint64_t>& values) {
 
 std::uint64_t read_le_u64(std::span<const std::byte> bytes) {
   std::uint64_t value = 0;
-  for (std::size_t i = 0; i < kLengthBytes; ++i)
+  for (std::size_t i = 0; i < kHeaderLengthBytes; ++i)
     value |= static_cast<std::uint64_t>(bytes[i]) << (8 * i);
   return value;
 }
@@ -37,13 +34,13 @@ std::uint64_t read_le_u64(std::span<const std::byte> bytes) {
 // N from the first 8 bytes, checked against the named limit first (so that 8 + N cannot
 // overflow) and then against the file size.
 std::uint64_t read_header_length(std::span<const std::byte> file) {
-  if (file.size() < kLengthBytes)
-    fail("file is {} bytes, too short for the {}-byte header length", file.size(), kLengthBytes);
+  if (file.size() < kHeaderLengthBytes)
+    fail("file is {} bytes, too short for the {}-byte header length", file.size(), kHeaderLengthBytes);
   const std::uint64_t length = read_le_u64(file);
   if (length > kMaxHeaderBytes)
     fail("header length {} exceeds the limit of {} bytes", length, kMaxHeaderBytes);
-  if (length > file.size() - kLengthBytes)
-    fail("header length {} exceeds the file size {} minus {}", length, file.size(), kLengthBytes);
+  if (length > file.size() - kHeaderLengthBytes)
+    fail("header length {} exceeds the file size {} minus {}", length, file.size(), kHeaderLengthBytes);
   return length;
 }
 
@@ -238,9 +235,9 @@ void check_layout(std::vector<TensorInfo>& tensors, std::uint64_t data_bytes) {
 
 SafetensorsHeader parse_safetensors_header(std::span<const std::byte> file) {
   const std::uint64_t length = read_header_length(file);
-  const Json json = parse_header_json(file.subspan(kLengthBytes, length));
+  const Json json = parse_header_json(file.subspan(kHeaderLengthBytes, length));
   SafetensorsHeader header;
-  header.data_start = kLengthBytes + length;
+  header.data_start = kHeaderLengthBytes + length;
   // Exactly (one may be the metadata): these live as long as the file. The names are all
   // stored before any is viewed, so that the buffer no longer moves.
   header.tensors.reserve(json.size());

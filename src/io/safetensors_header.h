@@ -31,6 +31,10 @@ namespace weld {
 // field is corruption or an attack, and is refused before anything is allocated.
 inline constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
 inline constexpr std::size_t kMaxRank = 8;
+// The layout's fixed parts: the length field in front of the JSON, and the key of the
+// string-to-string map beside the tensors.
+inline constexpr std::size_t kHeaderLengthBytes = 8;
+inline constexpr std::string_view kMetadataKey = "__metadata__";
 
 struct TensorInfo {
   std::string_view name;  // into its SafetensorsHeader's names

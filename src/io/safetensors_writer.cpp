@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "io/safetensors_header.h"
 #include "util/check.h"
 #include "util/checked_math.h"
 #include "util/error.h"
@@ -16,16 +17,14 @@
 namespace weld {
 namespace {
 
-constexpr std::size_t kLengthBytes = 8;  // the little-endian u64 in front of the JSON
 // The data section starts on a multiple of this, so that a reader mapping the file can view
 // any tensor of up to 8-byte elements in place, aligned.
 constexpr std::size_t kDataAlignment = 8;
-constexpr const char* kMetadataKey = "__metadata__";
 constexpr mode_t kFileMode = 0644;  // before the umask, as any ordinary new file
 
 std::string le_u64(std::uint64_t value) {
-  std::string bytes(kLengthBytes, '\0');
-  for (std::size_t i = 0; i < kLengthBytes; ++i)
+  std::string bytes(kHeaderLengthBytes, '\0');
+  for (std::size_t i = 0; i < kHeaderLengthBytes; ++i)
     bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
   return bytes;
 }

@@ -7,8 +7,6 @@
 namespace weld {
 namespace {
 
-constexpr std::size_t kDigits = std::size_t{1} << 16;
-
 // The digit whose cumulative count first exceeds `rank`; `rank` becomes the rank within it.
 std::uint32_t find_digit(const std::vector<std::uint64_t>& histogram, std::uint64_t& rank) {
   for (std::uint32_t digit = 0;; ++digit) {
@@ -18,7 +16,7 @@ std::uint32_t find_digit(const std::vector<std::uint64_t>& histogram, std::uint6
 }
 
 std::vector<std::uint64_t> count_high_digits(std::span<const std::uint32_t> keys) {
-  std::vector<std::uint64_t> histogram(kDigits, 0);
+  std::vector<std::uint64_t> histogram(kSelectDigits, 0);
   for (std::uint32_t key : keys) ++histogram[key >> 16];
   return histogram;
 }

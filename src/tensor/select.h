@@ -13,6 +13,9 @@
 
 namespace weld {
 
+// Keys are selected a 16-bit digit at a time, the high one first: histograms of this many bins.
+inline constexpr std::size_t kSelectDigits = std::size_t{1} << 16;
+
 // Order of magnitudes: |x| as bits (monotonic for non-negative floats; NaN above +Inf).
 inline std::uint32_t magnitude_key(float x) noexcept {
   std::uint32_t bits;

@@ -11,7 +11,6 @@
 namespace weld {
 namespace {
 
-constexpr std::size_t kDigits = std::size_t{1} << 16;
 // Counts up to this are read whole in the first pass and selected in memory (1 MiB of keys).
 constexpr std::uint64_t kReadWhole = std::uint64_t{1} << 18;
 // Otherwise the sample is n / 16 keys, at most kMaxSample, in pieces of kPiece keys. Each
@@ -129,7 +128,7 @@ void StreamedSelector::add_high(std::span<const std::uint32_t> keys) {
   // exponents) would otherwise wait on each other's increments.
   std::size_t j = 0;
   for (; j + 4 <= keys.size(); j += 4)
-    for (std::size_t lane = 0; lane < 4; ++lane) ++high_count_[lane * kDigits + (keys[j + lane] >> 16)];
+    for (std::size_t lane = 0; lane < 4; ++lane) ++high_count_[lane * kSelectDigits + (keys[j + lane] >> 16)];
   for (; j < keys.size(); ++j) ++high_count_[keys[j] >> 16];
 }
 
@@ -263,7 +262,7 @@ void StreamedSelector::next_phase() {
       t.state = State::kHistogram;
       t.rank_left = t.rank;
     }
-    high_count_.assign(4 * kDigits, 0);
+    high_count_.assign(4 * kSelectDigits, 0);
     ranges_ = {{0, n_}};
     ++full_passes_;
     phase_ = Phase::kHigh;
@@ -273,9 +272,9 @@ void StreamedSelector::next_phase() {
 }
 
 void StreamedSelector::end_high_pass() {
-  for (std::size_t digit = 0; digit < kDigits; ++digit)
-    for (std::size_t lane = 1; lane < 4; ++lane) high_count_[digit] += high_count_[lane * kDigits + digit];
-  high_count_.resize(kDigits);
+  for (std::size_t digit = 0; digit < kSelectDigits; ++digit)
+    for (std::size_t lane = 1; lane < 4; ++lane) high_count_[digit] += high_count_[lane * kSelectDigits + digit];
+  high_count_.resize(kSelectDigits);
   for (Target& t : targets_) {
     if (t.state != State::kHistogram) continue;
     t.key = find_digit(high_count_, t.rank_left);
@@ -283,7 +282,7 @@ void StreamedSelector::end_high_pass() {
                                    [&](const LowBin& b) { return b.high == t.key; });
     t.bin = static_cast<std::size_t>(same - low_bins_.begin());
     if (same == low_bins_.end())
-      low_bins_.push_back({t.key, std::vector<std::uint32_t>(kDigits, 0), std::vector<std::uint32_t>(kDigits)});
+      low_bins_.push_back({t.key, std::vector<std::uint32_t>(kSelectDigits, 0), std::vector<std::uint32_t>(kSelectDigits)});
   }
   high_count_ = {};
   ++full_passes_;
