@@ -7,8 +7,9 @@
 // Generates (once) a base and two fine-tunes shaped like a 1B-parameter Llama with
 // `weld synth` (hidden 2048, 22 layers or 44 with --double-layers, intermediate 5632, vocab
 // 32000, bf16, 2 GB shards; --small is a quick 2-layer version), then for each run and method
-// times the floor program on the method's input files, twice (reading them mapped, the
-// issue's floor, and copied with pread, the floor of weld's default way of reading), and
+// times the floor program on the method's input files three times (reading them mapped, the
+// issue's floor; copied with pread, the floor of weld's default way of reading; and copied
+// twice over, the floor of a method that makes a pass for a whole-tensor statistic), and
 // `weld merge` of that method (with `--read` as given, else weld's default), one after the
 // other, with a warm page cache. It reports medians, the ratio to each floor, GB/s of bytes
 // read plus written, the peak anonymous memory (RssAnon high-water, sampled every 2 ms:
@@ -222,7 +223,7 @@ Options parse(int argc, char** argv) {
 
 struct Result {
   std::string method;
-  std::vector<double> weld_seconds, floor_seconds, pread_floor_seconds;
+  std::vector<double> weld_seconds, floor_seconds, pread_floor_seconds, two_read_floor_seconds;
   std::uint64_t peak_anon = 0, floor_peak_anon = 0, bytes = 0;
   std::uint64_t in_bytes = 0, weld_read_bytes = 0;  // the inputs' size; what weld read of them, at most
   bool failed = false;
@@ -275,6 +276,11 @@ int main(int argc, char** argv) {
       prepare();
       const Measurement pread_floor = run(pread_floor_args);
       fs::remove(out_file);
+      std::vector<std::string> two_read_floor_args = pread_floor_args;  // the input files once more
+      two_read_floor_args.insert(two_read_floor_args.end(), pread_floor_args.begin() + 4, pread_floor_args.end());
+      prepare();
+      const Measurement two_read_floor = run(two_read_floor_args);
+      fs::remove(out_file);
       const fs::path out_dir = work / ("out-" + res.method);
       fs::remove_all(out_dir);
       prepare();
@@ -284,36 +290,39 @@ int main(int argc, char** argv) {
       fs::remove_all(out_dir);
       res.floor_seconds.push_back(floor.seconds);
       res.pread_floor_seconds.push_back(pread_floor.seconds);
+      res.two_read_floor_seconds.push_back(two_read_floor.seconds);
       res.weld_seconds.push_back(merge.seconds);
       res.peak_anon = std::max(res.peak_anon, merge.peak_anon_bytes);
       res.weld_read_bytes = std::max(res.weld_read_bytes, merge.bytes_read);
       res.floor_peak_anon = std::max(res.floor_peak_anon, floor.peak_anon_bytes);
       res.failed |= merge.status != 0;
-      std::fprintf(stderr, "run %d %-16s floor %.2fs  pread floor %.2fs  weld %.2fs%s\n", r + 1,
-                   res.method.c_str(), floor.seconds, pread_floor.seconds, merge.seconds,
+      std::fprintf(stderr, "run %d %-16s floor %.2fs  pread floor %.2fs  two-read floor %.2fs  weld %.2fs%s\n",
+                   r + 1, res.method.c_str(), floor.seconds, pread_floor.seconds, two_read_floor.seconds, merge.seconds,
                    merge.status ? "  (failed)" : "");
     }
   }
 
-  std::printf("%-16s %9s %9s %8s %13s %12s %9s %14s %11s\n", "method", "seconds", "floor s", "ratio",
-              "pread floor s", "pread ratio", "GB/s", "peak anon MB", "reads x in");
+  std::printf("%-16s %9s %9s %8s %13s %12s %9s %8s %9s %14s %11s\n", "method", "seconds", "floor s", "ratio",
+              "pread floor s", "pread ratio", "2-read s", "2-read x", "GB/s", "peak anon MB", "reads x in");
   std::string json = "{\"layers\": " + std::string(o.small ? "2" : o.double_layers ? "44" : "22") +
                      ", \"runs\": " + std::to_string(o.runs) + ", \"read\": \"" +
                      (o.read.empty() ? "default" : o.read) + "\", \"results\": [";
   for (std::size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
-    const double s = median(r.weld_seconds), f = median(r.floor_seconds), p = median(r.pread_floor_seconds);
+    const double s = median(r.weld_seconds), f = median(r.floor_seconds), p = median(r.pread_floor_seconds),
+                 t = median(r.two_read_floor_seconds);
     // How many times over weld read its inputs' bytes (0 when it read them through the maps).
     const double reads = static_cast<double>(r.weld_read_bytes) / static_cast<double>(r.in_bytes);
-    std::printf("%-16s %9.2f %9.2f %8.2f %13.2f %12.2f %9.2f %14.1f %11.2f%s\n", r.method.c_str(), s, f, s / f, p,
-                s / p, static_cast<double>(r.bytes) / s / 1e9, static_cast<double>(r.peak_anon) / 1e6, reads,
+    std::printf("%-16s %9.2f %9.2f %8.2f %13.2f %12.2f %9.2f %8.2f %9.2f %14.1f %11.2f%s\n", r.method.c_str(), s,
+                f, s / f, p, s / p, t, s / t, static_cast<double>(r.bytes) / s / 1e9, static_cast<double>(r.peak_anon) / 1e6, reads,
                 r.failed ? "  FAILED" : "");
-    char entry[512];
+    char entry[640];
     std::snprintf(entry, sizeof entry,
                   "%s{\"method\": \"%s\", \"seconds\": %.4f, \"floor_seconds\": %.4f, \"ratio\": %.4f, "
-                  "\"pread_floor_seconds\": %.4f, \"pread_ratio\": %.4f, \"gb_per_s\": %.4f, \"peak_anon_bytes\": %llu, \"floor_peak_anon_bytes\": %llu, "
+                  "\"pread_floor_seconds\": %.4f, \"pread_ratio\": %.4f, \"two_read_floor_seconds\": %.4f, "
+                  "\"two_read_ratio\": %.4f, \"gb_per_s\": %.4f, \"peak_anon_bytes\": %llu, \"floor_peak_anon_bytes\": %llu, "
                   "\"weld_read_bytes\": %llu, \"failed\": %s}",
-                  i ? ", " : "", r.method.c_str(), s, f, s / f, p, s / p, static_cast<double>(r.bytes) / s / 1e9,
+                  i ? ", " : "", r.method.c_str(), s, f, s / f, p, s / p, t, s / t, static_cast<double>(r.bytes) / s / 1e9,
                   static_cast<unsigned long long>(r.peak_anon), static_cast<unsigned long long>(r.floor_peak_anon),
                   static_cast<unsigned long long>(r.weld_read_bytes), r.failed ? "true" : "false");
     json += entry;
