@@ -143,6 +143,26 @@ TEST(TiesFamily, LanesMatchTilesBitForBit) {
   }
 }
 
+// Task vectors of five magnitudes, so that the selected rank falls inside a long run of equal
+// keys: which of them survive goes by index, and the boundary lies inside a block of 16 with
+// equal keys in the blocks before and after it.
+TEST(TiesFamily, LanesMatchTilesWhereMagnitudesTieAtTheThreshold) {
+  std::vector<std::vector<float>> inputs(3, std::vector<float>(640, 0.0f));
+  for (std::size_t j = 0; j < 640; ++j) {
+    inputs[1][j] = static_cast<float>(static_cast<int>(j * 7 % 5) - 2) * 0.25f;
+    inputs[2][j] = static_cast<float>(static_cast<int>(j * 3 % 5) - 2) * 0.5f;
+  }
+  for (const char* name : {"ties", "breadcrumbs", "breadcrumbs_ties"})
+    for (const double density : {0.3, 0.5, 0.7}) {
+      SCOPED_TRACE(testing::Message() << name << ", density " << density);
+      const MethodCall call =
+          make_call(method(name), 3, 0, {{"weight", {kNaN, 0.5, 1.0}}, {"density", {kNaN, density, density}}});
+      for (const DType dtype : {DType::kBF16, DType::kF32})
+        for (const std::size_t tile : {std::size_t{640}, std::size_t{37}, std::size_t{16}})
+          expect_lanes_match_tiles(method(name), call, inputs, dtype, tile);
+    }
+}
+
 // The fused merges of one to three models have a kernel for each place of the base.
 TEST(TiesFamily, LanesMatchTilesWhereverTheBaseIs) {
   for (const char* name : {"ties", "dare_linear"})
