@@ -14,7 +14,19 @@ namespace {
 constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
 constexpr auto kLogInterval = std::chrono::seconds(2);
 constexpr int kBarWidth = 24;
+// The live rate's window: long enough to smooth the bursts of a batch of writes, short
+// enough to show a change within a few seconds.
+constexpr auto kRateWindow = std::chrono::seconds(3);
 }  // namespace
+
+double RecentRate::add(std::chrono::steady_clock::time_point at, std::uint64_t total) {
+  samples_.push_back({at, total});
+  // Keep one sample at least a window old, as the start of the span the rate is taken over.
+  while (samples_.size() > 2 && at - samples_[1].at >= window_) samples_.pop_front();
+  const Sample& from = samples_.front();
+  const double seconds = std::chrono::duration<double>(at - from.at).count();
+  return seconds > 0 ? static_cast<double>(total - from.total) / seconds : 0.0;
+}
 
 std::string format_bytes(std::uint64_t bytes) {
   const double b = static_cast<double>(bytes);
@@ -30,7 +42,10 @@ Progress::Progress(std::string label, std::uint64_t total_bytes, std::size_t tot
       total_items_(total_items),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_),
-      terminal_(::isatty(STDERR_FILENO) == 1 && verbosity() >= Verbosity::kNormal) {}
+      recent_(kRateWindow),
+      terminal_(::isatty(STDERR_FILENO) == 1 && verbosity() >= Verbosity::kNormal) {
+  recent_.add(start_, 0);
+}
 
 void Progress::add(std::uint64_t bytes, std::size_t items_finished) {
   bytes_ += bytes;
@@ -53,10 +68,12 @@ void Progress::finish() {
 }
 
 void Progress::draw(bool final) {
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const auto now = std::chrono::steady_clock::now();
   const std::uint64_t done = bytes_;
-  const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
+  // While it runs, the rate of the last few seconds; at the end, the whole job's.
+  const double seconds = std::chrono::duration<double>(now - start_).count();
+  const double rate =
+      final ? (seconds > 0 ? static_cast<double>(done) / seconds : 0.0) : recent_.add(now, done);
   const double fraction = total_bytes_ ? static_cast<double>(done) / static_cast<double>(total_bytes_) : 1.0;
   std::string eta;
   if (!final && rate > 0)
