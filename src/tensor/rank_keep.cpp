@@ -57,6 +57,13 @@ void count_below(const std::uint32_t* buckets, std::size_t n, std::size_t count,
   for (std::size_t b = 1; b <= count; ++b) below[b] += below[b - 1];
 }
 
+// thresholds[b] = p.threshold(below[b]) for b <= count: vectorised, in double as the scalar
+// test computes it.
+WELD_VECTOR_CLONES void fill_thresholds(const std::uint32_t* below, std::size_t count, RankProbability p,
+                                        float* thresholds) noexcept {
+  for (std::size_t b = 0; b <= count; ++b) thresholds[b] = p.threshold(below[b]);
+}
+
 // The scalar body of the settling pass (rank_keep_x86.h), from element `first` on.
 void settle(SettlePass& pass, std::size_t first, std::size_t n) noexcept {
   for (std::size_t j = first; j < n; ++j) {
@@ -105,7 +112,7 @@ std::size_t keep_by_rank(std::span<float> row, std::span<const float> u, RankPro
   std::uint32_t* below = bucket_of + n;
   bucket_keys(keys, n, range.lowest_nonzero, shift, static_cast<std::uint32_t>(buckets - 1), bucket_of);
   count_below(bucket_of, n, buckets, below);
-  for (std::size_t b = 0; b <= buckets; ++b) thresholds[b] = p.threshold(below[b]);
+  fill_thresholds(below, buckets, p, thresholds.data());
   thresholds[0] = std::numeric_limits<float>::infinity();
   SettlePass pass{bucket_of, u.data(), thresholds.data(), row.data(), below + buckets + 1, 8 + n / 16};
   // Settle what the bounds settle. The rest (a few per row) are ranked one by one, or with
