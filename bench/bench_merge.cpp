@@ -235,7 +235,9 @@ int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   const fs::path work = fs::absolute(o.work);
   const fs::path models = work / (o.small ? "models-small" : o.double_layers ? "models-44" : "models-22");
-  fs::create_directories(work / "configs");
+  // A config per method and model set: the 44-layer run leaves the 22-layer configs as they were.
+  const fs::path configs = work / "configs" / models.filename();
+  fs::create_directories(configs);
   generate_models(o, models);
   const std::uint64_t out_bytes = total_size(safetensors_files(models / "base"));
   const std::string out_file = (work / "floor.out").string();
@@ -249,7 +251,7 @@ int main(int argc, char** argv) {
   for (int r = 0; r < o.runs; ++r) {
     for (Result& res : results) {
       const Recipe recipe = recipe_for(res.method, models);
-      const fs::path config = work / "configs" / (res.method + ".yml");
+      const fs::path config = configs / (res.method + ".yml");
       std::ofstream(config) << recipe.yaml;
       std::vector<std::string> floor_args = {o.floor, out_file, std::to_string(out_bytes)};
       std::uint64_t in_bytes = 0;
