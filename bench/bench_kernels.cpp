@@ -17,6 +17,7 @@
 #include "tensor/rank_keep.h"
 #include "tensor/row_rank.h"
 #include "tensor/select.h"
+#include "tensor/window_scan.h"
 
 namespace weld {
 namespace {
@@ -125,6 +126,37 @@ void BM_window_bounds(benchmark::State& state) {
   set_bytes(state, kSample * sizeof(std::uint32_t));
 }
 BENCHMARK(BM_window_bounds)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// The window pass of a streamed selection (tensor/window_scan.h) over the keys of 4 Mi values
+// of a bf16 task vector, 4096 keys a call as the selection passes give them: a window of 1% of
+// the keys around the median (argument 0, TIES at density 0.5) or around the 99th percentile
+// (1, breadcrumbs' top rank), where the keys are spread thinly and the inside ones are many.
+void BM_scan_window(benchmark::State& state) {
+  const std::vector<float> values = bf16_task_vector(kSelectElements);
+  std::vector<std::uint32_t> keys(kSelectElements);
+  for (std::size_t i = 0; i < kSelectElements; ++i) keys[i] = magnitude_key(values[i]);
+  std::vector<std::uint32_t> sorted = keys;
+  std::sort(sorted.begin(), sorted.end());
+  const double q = state.range(0) ? 0.99 : 0.5;
+  const auto at = [&](double fraction) { return sorted[static_cast<std::size_t>(fraction * kSelectElements)]; };
+  const std::uint32_t low = at(q - 0.005), high = at(q + 0.005);
+  constexpr std::size_t kPiece = 4096;
+  std::vector<std::uint32_t> inside_keys(kPiece), inside_index(kPiece);
+  std::size_t inside = 0;
+  for (auto _ : state) {
+    inside = 0;
+    for (std::size_t begin = 0; begin < kSelectElements; begin += kPiece) {
+      const WindowScan scan = scan_window(std::span(keys).subspan(begin, kPiece), low, high, begin,
+                                          inside_keys.data(), inside_index.data());
+      inside += scan.inside;
+      benchmark::DoNotOptimize(inside_keys.data());
+      benchmark::DoNotOptimize(scan.below);
+    }
+  }
+  state.counters["inside_percent"] = 100.0 * static_cast<double>(inside) / kSelectElements;
+  set_bytes(state, kSelectElements * sizeof(std::uint32_t));
+}
+BENCHMARK(BM_scan_window)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 // DELLA's keep test (density 0.5, epsilon 0.1) for rows of normal values (argument 0) or of a
 // bf16 task vector (1), settled by rank thresholds.
