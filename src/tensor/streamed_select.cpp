@@ -47,10 +47,12 @@ StreamedSelector::StreamedSelector(std::uint64_t n, std::vector<std::uint64_t> r
   }
   if (n <= kReadWhole) {
     ranges_ = {{0, n}};
+    sample_.reserve(static_cast<std::size_t>(n));
     ++full_passes_;
     return;
   }
   const std::uint64_t pieces = std::min(n / kSampleDivisor, kMaxSample) / kPiece;
+  sample_.reserve(static_cast<std::size_t>(pieces * kPiece));
   for (std::uint64_t i = 0; i < pieces; ++i) {
     const std::uint64_t begin = i * n / pieces;
     ranges_.push_back({begin, begin + kPiece});
@@ -81,28 +83,33 @@ void StreamedSelector::add(std::uint64_t begin, std::span<const std::uint32_t> k
 }
 
 void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<const std::uint32_t> keys) {
-  if (window_keys_.size() < keys.size()) {
+  // The keys inside go straight to the target's buffers where those have room for all of
+  // the call's keys (the scan writes past what it keeps); else through the pass's own.
+  const bool direct = t.capacity - t.inside >= keys.size();
+  if (!direct && window_keys_.size() < keys.size()) {
     window_keys_.resize(keys.size());
     window_index_.resize(keys.size());
   }
-  const WindowScan scan = scan_window(keys, t.low, t.high, begin, window_keys_.data(), window_index_.data());
+  std::uint32_t* inside_keys = direct ? t.inside_keys.get() + t.inside : window_keys_.data();
+  std::uint32_t* inside_index = direct ? t.inside_index.get() + t.inside : window_index_.data();
+  const WindowScan scan = scan_window(keys, t.low, t.high, begin, inside_keys, inside_index);
   t.below += scan.below;
   const std::uint64_t equal_high = t.low == t.high ? 0 : scan.equal_high;
   if (scan.equal_low + equal_high > 0) t.bound_counts.push_back({{begin, begin + keys.size()}, scan.equal_low, equal_high});
   t.equal_low += scan.equal_low;
   t.equal_high += equal_high;
   if (scan.inside == 0) return;
-  if (t.inside_keys.size() + scan.inside > t.capacity) {
+  if (t.inside + scan.inside > t.capacity) {
     // The sample misled: give the window up and redo this rank by histograms.
     t.state = State::kFailed;
-    t.inside_keys = {};
-    t.inside_index = {};
-    t.bound_counts = {};
+    drop_window(t);
     return;
   }
-  const auto inside = static_cast<std::ptrdiff_t>(scan.inside);
-  t.inside_keys.insert(t.inside_keys.end(), window_keys_.begin(), window_keys_.begin() + inside);
-  t.inside_index.insert(t.inside_index.end(), window_index_.begin(), window_index_.begin() + inside);
+  if (!direct) {
+    std::copy_n(window_keys_.data(), scan.inside, t.inside_keys.get() + t.inside);
+    std::copy_n(window_index_.data(), scan.inside, t.inside_index.get() + t.inside);
+  }
+  t.inside += scan.inside;
 }
 
 void StreamedSelector::add_run(std::uint64_t begin, std::span<const std::uint32_t> keys) {
@@ -201,6 +208,9 @@ void StreamedSelector::end_sample() {
     }
     const double expected = (std::min(high_rank, m) - std::max(low_rank, 0.0)) / m * static_cast<double>(n_);
     t.capacity = static_cast<std::uint64_t>(2.0 * expected) + 4096;
+    // Uninitialised: only the pages the pass fills are ever touched.
+    t.inside_keys = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(t.capacity));
+    t.inside_index = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(t.capacity));
   }
   const std::vector<std::uint32_t> keys = select_keys(sample_, bound_ranks);
   for (std::size_t b = 0; b < bounds.size(); ++b) *bounds[b] = keys[b];
@@ -217,16 +227,22 @@ void StreamedSelector::end_window(Target& t) {
     r -= t.below;
     if (r < t.equal_low) {
       find_run(t, t.low, r, true);
-    } else if ((r -= t.equal_low) < t.inside_keys.size()) {
-      const std::uint64_t pair = select_rank(t.inside_keys, static_cast<std::size_t>(r));
+    } else if ((r -= t.equal_low) < t.inside) {
+      const std::span<const std::uint32_t> inside(t.inside_keys.get(), static_cast<std::size_t>(t.inside));
+      const std::uint64_t pair = select_rank(inside, static_cast<std::size_t>(r));
       t.pair = rank_pair(key_of(pair), t.inside_index[static_cast<std::uint32_t>(pair)]);
       t.state = State::kFound;
-    } else if ((r -= t.inside_keys.size()) < t.equal_high) {
+    } else if ((r -= t.inside) < t.equal_high) {
       find_run(t, t.high, r, false);
     }
   }
-  t.inside_keys = {};
-  t.inside_index = {};
+  drop_window(t);
+}
+
+void StreamedSelector::drop_window(Target& t) {
+  t.inside_keys.reset();
+  t.inside_index.reset();
+  t.inside = 0;
   t.bound_counts = {};
 }
 

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -69,10 +70,13 @@ class StreamedSelector {
     State state = State::kWindow;
     std::uint64_t pair = 0;  // the result, once found
     // The window pass: keys below `low` are counted, keys equal to a bound counted by piece,
-    // keys strictly inside kept (in index order) up to `capacity`.
+    // keys strictly inside kept (in index order) up to `capacity`: `inside` of them, in
+    // buffers of that capacity, allocated when the window is set and never grown, so that
+    // the pass touches their pages once (a vector growing to the count touched each size of
+    // it anew, with a copy between).
     std::uint32_t low = 0, high = 0;
-    std::uint64_t capacity = 0, below = 0, equal_low = 0, equal_high = 0;
-    std::vector<std::uint32_t> inside_keys, inside_index;
+    std::uint64_t capacity = 0, below = 0, equal_low = 0, equal_high = 0, inside = 0;
+    std::unique_ptr<std::uint32_t[]> inside_keys, inside_index;
     std::vector<BoundCount> bound_counts;
     // A run of equal keys, or the histogram passes: the key so far, the rank among the keys
     // that share it, the piece of the tensor that holds it, the high bin in low_bins_.
@@ -93,6 +97,8 @@ class StreamedSelector {
   void add_low(std::uint64_t begin, std::span<const std::uint32_t> keys);
   void end_sample();
   void end_window(Target& t);
+  // Frees a window pass's buffers and counts by piece.
+  void drop_window(Target& t);
   void end_high_pass();
   void end_low_pass();
   // Sets the next phase from the targets' states: runs to read, failures to redo by
