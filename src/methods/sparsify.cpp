@@ -18,9 +18,8 @@ namespace {
 // The scratch float buffer the random masks draw into (the family's tiles use slots 0 and up
 // for their own buffers, so this one is out of their way).
 constexpr std::size_t kUniformSlot = 1000;
-constexpr std::size_t kThresholdsSlot = 1001;  // floats: keep_by_rank's thresholds
-constexpr std::size_t kRankSlot = 1000;    // keys: DELLA's work, or its ranks
-constexpr std::size_t kRankWorkSlot = 1001;
+constexpr std::size_t kRankSlot = 1000;      // keys: DELLA's ranks
+constexpr std::size_t kRankWorkSlot = 1001;  // keys: the work of ranking and of keep_by_rank
 constexpr std::size_t kDeltaSlot = 1002;  // floats: a task vector the caller has no room for
 
 // Draws the random sparsifier's L1 pass makes at a time.
@@ -90,7 +89,7 @@ WELD_VECTOR_CLONES void add_l1_norm(std::span<const float> v, LaneSum& norm) noe
 }
 
 TaskVectorSparsifier::TaskVectorSparsifier(Sparsifier method, const SparsifyArgs& args, std::uint64_t n)
-    : method_(method), args_(args), n_(n), rng_(args.seed, args.key) {
+    : method_(method), args_(args), n_(n), rng_(args.seed, args.key), rivals_(rng_.substream("della rivals")) {
   if (method == Sparsifier::kNone || args.density >= 1.0 || n == 0) {
     keep_all_ = true;
     return;
@@ -270,18 +269,19 @@ void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch
             row.size() > 1 ? 2.0 * args_.epsilon / static_cast<double>(row.size() - 1) : 0.0};
         const std::span<float> u = scratch.floats(kUniformSlot, row.size());
         rng_.fill_draws(begin + start, u.data(), u.size());
+        const auto keep = [&] {
+          keep_by_rank(row, u, p, rivals_, begin + start, scratch.keys(rank_keep_work_size(row.size()), kRankWorkSlot));
+        };
         if (!by_probability) {
-          keep_by_rank(row, u, p, scratch.keys(rank_keep_work_size(row.size()), kRankSlot),
-                       scratch.floats(kThresholdsSlot, rank_keep_thresholds_size(row.size())));
+          keep();
           continue;
         }
-        // Kept values are divided by their own p: every rank is needed.
+        // Kept values are divided by their own p: every rank is needed, of the row as it was.
         const std::span<std::uint32_t> rank = scratch.keys(row.size(), kRankSlot);
         magnitude_ranks(row, scratch.keys(rank_work_size(row.size()), kRankWorkSlot), rank);
-        for (std::size_t j = 0; j < row.size(); ++j) {
-          const bool kept = u[j] < p.threshold(rank[j]);
-          row[j] = kept ? static_cast<float>(row[j] / p.at(rank[j])) : 0.0f;
-        }
+        keep();
+        for (std::size_t j = 0; j < row.size(); ++j)
+          if (row[j] != 0.0f) row[j] = static_cast<float>(row[j] / p.at(rank[j]));
       }
       break;
     }

@@ -221,6 +221,7 @@ class TaskVectorSparsifier {
   double scale_ = 1.0;
   bool scaled_ = false;
   CounterRng rng_;
+  CounterRng rivals_;  // della_magprune: each element's rival in its row (tensor/rank_keep.h)
 };
 
 // The whole path: sparsifies `delta` in place, every statistic found in memory.

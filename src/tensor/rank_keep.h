@@ -1,9 +1,15 @@
-// DELLA's keep test for a row: element j survives when its uniform draw u[j] is below a keep
-// probability that rises with the rank of |row[j]| in the row. Ranking every element (a sort)
-// was most of DELLA's time, yet almost every test is settled by bounds on the rank alone:
-// counting the magnitudes into equal-width buckets bounds each element's rank by its
-// bucket's range, and the probability is monotone in the rank. Only elements whose draw falls
-// between the probabilities of their bucket's lowest and highest rank are ranked exactly.
+// DELLA's keep test for a row: element j survives with a probability linear in the rank of
+// |row[j]| in the row, p(rank_j), without ranking the row. Ranking (a histogram of the
+// magnitudes bounding each rank, exact ranks for the few it left open) was most of a DELLA
+// merge's time. Instead, with its uniform draw u: the element is kept when u < p(0) and
+// dropped when u >= p(n - 1), whatever its rank; in between, a band of probability
+// |p(n - 1) - p(0)|, it is kept when it outranks a rival drawn uniformly from the row's
+// n - 1 other elements, which happens with probability rank_j / (n - 1) (when p rises with
+// the rank; when it falls, when the rival outranks it). In all
+//   P(kept) = p(0) + (p(n - 1) - p(0)) rank_j / (n - 1) = p(rank_j),
+// independently for every element: the distribution of ranking the row and drawing against
+// p(rank_j), exactly but for the 24 bits of u. Each element costs a comparison, and one in
+// the band a gathered key.
 #pragma once
 
 #include <cstddef>
@@ -11,30 +17,34 @@
 #include <span>
 
 #include "tensor/convert_x86.h"
+#include "tensor/rng.h"
 
 namespace weld {
 
-// p(rank) = lowest + step * rank, computed in double; the test is u < float(p(rank)).
+// p(rank) = lowest + step * rank, computed in double.
 struct RankProbability {
   double lowest;
   double step;
   double at(std::uint32_t rank) const noexcept { return lowest + step * static_cast<double>(rank); }
-  float threshold(std::uint32_t rank) const noexcept { return static_cast<float>(at(rank)); }
 };
 
 // Work buffers for keep_by_rank on rows of up to n elements.
-inline constexpr std::size_t rank_keep_work_size(std::size_t n) { return 5 * n; }
-inline constexpr std::size_t rank_keep_thresholds_size(std::size_t n) { return n + 1; }
+inline constexpr std::size_t rank_keep_work_size(std::size_t n) { return 2 * n; }
 
-// Zeroes row[j] unless u[j] < p.threshold(rank_j), rank_j the rank of |row[j]| in the row
-// (smallest first, ties to the lower index, as magnitude_ranks). The result is exactly that
-// of ranking the whole row. Zeros (of either sign) are left as they are. REQUIRES:
-// u.size() == row.size() < 2^32; work and thresholds at least rank_keep_work_size /
-// rank_keep_thresholds_size of row.size(). Returns how many elements it
-// ranked exactly (row.size() when it ranked the whole row), for tests and benchmarks. Tests
-// pass each instruction set in turn (REQUIRES: isa <= x86::detected_isa()).
-std::size_t keep_by_rank(std::span<float> row, std::span<const float> u, RankProbability p,
-                         std::span<std::uint32_t> work, std::span<float> thresholds,
-                         x86::Isa isa = x86::detected_isa()) noexcept;
+// Zeroes row[j] unless it is kept as above: u[j] is its draw, element first + j of `rivals`
+// (CounterRng::draw_bits) draws its rival. "Outranks" is by magnitude_key, ties to the
+// higher index, as magnitude_ranks ranks. Zeros (of either sign) are left as they are.
+// REQUIRES: u.size() == row.size() < 2^32; work.size() >= rank_keep_work_size(row.size()).
+// Tests pass each instruction set in turn (REQUIRES: isa <= x86::detected_isa()).
+void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbability p, const CounterRng& rivals,
+                  std::uint64_t first, std::span<std::uint32_t> work,
+                  x86::Isa isa = x86::detected_isa()) noexcept;
+
+// The index in [0, n) \ {j} that rival bits `bits` of element `element` pick, uniformly
+// (Lemire's multiply-shift with rejection; a rejected draw, rarer than 1 in n / 2^32, is
+// drawn again from rivals.bits()). For keep_by_rank and its tests. REQUIRES: 2 <= n < 2^32,
+// j < n.
+std::uint32_t rival_of(std::uint32_t bits, std::uint32_t j, std::uint32_t n, const CounterRng& rivals,
+                       std::uint64_t element) noexcept;
 
 }  // namespace weld

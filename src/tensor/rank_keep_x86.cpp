@@ -7,59 +7,96 @@ namespace weld::x86 {
 #if defined(__x86_64__)
 namespace {
 
-// The lanes of `between` (a bit each), as unsettled elements from `first` on.
-void note_lanes(SettlePass& pass, std::size_t first, unsigned between) noexcept {
-  for (; between != 0; between &= between - 1) pass.note(first + static_cast<std::size_t>(__builtin_ctz(between)));
+// Unsigned 32-bit a > b in AVX2, which compares signed only.
+__attribute__((target("avx2"))) __m256i greater_unsigned(__m256i a, __m256i b) noexcept {
+  const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80000000u));
+  return _mm256_cmpgt_epi32(_mm256_xor_si256(a, flip), _mm256_xor_si256(b, flip));
 }
 
-__attribute__((target("avx2"))) std::size_t settle_avx2(SettlePass& pass, std::size_t n) noexcept {
-  const __m256i zero = _mm256_setzero_si256();
-  std::size_t j = 0;
+// The bodies take `pass` by value: read through a reference, its fields would be loaded again
+// after every store into the row, which might alias its floats.
+__attribute__((target("avx2"))) std::size_t keep_avx2(const KeepPass pass, std::size_t from, std::size_t n) noexcept {
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), one = _mm256_set1_epi32(1);
+  const __m256i choices = _mm256_set1_epi32(static_cast<int>(pass.choices));
+  const __m256i reject_below = _mm256_set1_epi32(static_cast<int>(pass.reject_below));
+  const __m256 lowest = _mm256_set1_ps(pass.lowest), highest = _mm256_set1_ps(pass.highest);
+  std::size_t j = from;
   for (; j + 8 <= n; j += 8) {
-    const __m256i bucket = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pass.buckets + j));
-    const __m256 is_zero = _mm256_castsi256_ps(_mm256_cmpeq_epi32(bucket, zero));
-    const __m256 low = _mm256_i32gather_ps(pass.thresholds, bucket, 4);
-    const __m256 high = _mm256_i32gather_ps(pass.thresholds + 1, bucket, 4);
+    const __m256i key = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pass.keys + j));
+    const __m256i nonzero = _mm256_xor_si256(_mm256_cmpeq_epi32(key, _mm256_setzero_si256()), _mm256_set1_epi32(-1));
     const __m256 u = _mm256_loadu_ps(pass.u + j);
-    const __m256 dropped = _mm256_andnot_ps(is_zero, _mm256_cmp_ps(u, high, _CMP_GE_OQ));
-    const __m256 between = _mm256_andnot_ps(dropped, _mm256_cmp_ps(u, low, _CMP_GE_OQ));
-    _mm256_storeu_ps(pass.row + j, _mm256_andnot_ps(dropped, _mm256_loadu_ps(pass.row + j)));
-    if (const int lanes = _mm256_movemask_ps(between); lanes != 0) note_lanes(pass, j, static_cast<unsigned>(lanes));
+    __m256i dropped = _mm256_and_si256(nonzero, _mm256_castps_si256(_mm256_cmp_ps(u, highest, _CMP_GE_OQ)));
+    const __m256i between = _mm256_andnot_si256(
+        dropped, _mm256_and_si256(nonzero, _mm256_castps_si256(_mm256_cmp_ps(u, lowest, _CMP_GE_OQ))));
+    if (!_mm256_testz_si256(between, between)) {
+      const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pass.bits + j));
+      const __m256i even = _mm256_mul_epu32(bits, choices);
+      const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(bits, 32), choices);
+      const __m256i rival_draw = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xaa);
+      const __m256i low = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xaa);
+      const __m256i rejected = _mm256_and_si256(between, greater_unsigned(reject_below, low));
+      if (!_mm256_testz_si256(rejected, rejected)) return j;
+      const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(j)), iota);
+      // The draw skips the element itself: draws at or above its index move up by one.
+      const __m256i below_index = greater_unsigned(index, rival_draw);
+      const __m256i rival = _mm256_add_epi32(rival_draw, _mm256_andnot_si256(below_index, one));
+      const __m256i rival_key = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), reinterpret_cast<const int*>(pass.keys),
+                                                            rival, between, 4);
+      const __m256i outranks = _mm256_or_si256(
+          greater_unsigned(key, rival_key),
+          _mm256_and_si256(_mm256_cmpeq_epi32(key, rival_key), greater_unsigned(index, rival)));
+      const __m256i loses = pass.rising ? _mm256_andnot_si256(outranks, between) : _mm256_and_si256(outranks, between);
+      dropped = _mm256_or_si256(dropped, loses);
+    }
+    _mm256_storeu_ps(pass.row + j, _mm256_andnot_ps(_mm256_castsi256_ps(dropped), _mm256_loadu_ps(pass.row + j)));
   }
   return j;
 }
 
-// Both thresholds of a bucket are neighbours: one 64-bit gather fetches the pair, and eight
-// lanes of 64 bits cost about half of sixteen lanes of 32 on Zen 4.
-__attribute__((target("avx512f"))) std::size_t settle_avx512(SettlePass& pass, std::size_t n) noexcept {
-  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
-  std::size_t j = 0;
+__attribute__((target("avx512f"))) std::size_t keep_avx512(const KeepPass pass, std::size_t from,
+                                                            std::size_t n) noexcept {
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i one = _mm512_set1_epi32(1), choices = _mm512_set1_epi32(static_cast<int>(pass.choices));
+  const __m512i reject_below = _mm512_set1_epi32(static_cast<int>(pass.reject_below));
+  const __m512 lowest = _mm512_set1_ps(pass.lowest), highest = _mm512_set1_ps(pass.highest);
+  constexpr __mmask16 kOddLanes = 0xaaaa;
+  std::size_t j = from;
   for (; j + 16 <= n; j += 16) {
-    const __m512i bucket = _mm512_loadu_si512(pass.buckets + j);
-    const __mmask16 nonzero = _mm512_test_epi32_mask(bucket, bucket);
-    const __m512 first = _mm512_castpd_ps(_mm512_i32gather_pd(_mm512_castsi512_si256(bucket), pass.thresholds, 4));
-    const __m512 second = _mm512_castpd_ps(_mm512_i32gather_pd(_mm512_extracti64x4_epi64(bucket, 1), pass.thresholds, 4));
-    const __m512 low = _mm512_permutex2var_ps(first, evens, second);
-    const __m512 high = _mm512_permutex2var_ps(first, odds, second);
+    const __m512i key = _mm512_loadu_si512(pass.keys + j);
+    const __mmask16 nonzero = _mm512_test_epi32_mask(key, key);
     const __m512 u = _mm512_loadu_ps(pass.u + j);
-    const __mmask16 dropped = _mm512_mask_cmp_ps_mask(nonzero, u, high, _CMP_GE_OQ);
-    const __mmask16 between = _mm512_cmp_ps_mask(u, low, _CMP_GE_OQ) & static_cast<__mmask16>(~dropped);
+    __mmask16 dropped = _mm512_mask_cmp_ps_mask(nonzero, u, highest, _CMP_GE_OQ);
+    const __mmask16 between =
+        _mm512_mask_cmp_ps_mask(nonzero & static_cast<__mmask16>(~dropped), u, lowest, _CMP_GE_OQ);
+    if (between != 0) {
+      const __m512i bits = _mm512_loadu_si512(pass.bits + j);
+      const __m512i even = _mm512_mul_epu32(bits, choices);
+      const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(bits, 32), choices);
+      const __m512i rival_draw = _mm512_mask_blend_epi32(kOddLanes, _mm512_srli_epi64(even, 32), odd);
+      const __m512i low = _mm512_mask_blend_epi32(kOddLanes, even, _mm512_slli_epi64(odd, 32));
+      if (_mm512_mask_cmplt_epu32_mask(between, low, reject_below) != 0) return j;
+      const __m512i index = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(j)), iota);
+      // The draw skips the element itself: draws at or above its index move up by one.
+      const __m512i rival = _mm512_mask_add_epi32(rival_draw, _mm512_cmpge_epu32_mask(rival_draw, index), rival_draw, one);
+      const __m512i rival_key = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), between, rival, pass.keys, 4);
+      const __mmask16 outranks = _mm512_cmpgt_epu32_mask(key, rival_key) |
+                                 (_mm512_cmpeq_epi32_mask(key, rival_key) & _mm512_cmpgt_epu32_mask(index, rival));
+      dropped |= between & static_cast<__mmask16>(pass.rising ? ~outranks : outranks);
+    }
     _mm512_mask_storeu_ps(pass.row + j, dropped, _mm512_setzero_ps());
-    if (between != 0) note_lanes(pass, j, between);
   }
   return j;
 }
 
 }  // namespace
 
-std::size_t settle(SettlePass& pass, std::size_t n, Isa isa) noexcept {
-  return isa == Isa::kAvx512 ? settle_avx512(pass, n) : isa == Isa::kAvx2 ? settle_avx2(pass, n) : 0;
+std::size_t keep_vectors(const KeepPass& pass, std::size_t from, std::size_t n, Isa isa) noexcept {
+  return isa == Isa::kAvx512 ? keep_avx512(pass, from, n) : isa == Isa::kAvx2 ? keep_avx2(pass, from, n) : from;
 }
 
 #else
 
-std::size_t settle(SettlePass&, std::size_t, Isa) noexcept { return 0; }
+std::size_t keep_vectors(const KeepPass&, std::size_t from, std::size_t, Isa) noexcept { return from; }
 
 #endif
 

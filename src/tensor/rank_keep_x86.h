@@ -1,6 +1,6 @@
-// AVX-512 / AVX2 bodies of keep_by_rank's settling pass (tensor/rank_keep.cpp), chosen at run
-// time like the conversions: each settles a prefix of whole vectors and returns its length,
-// and the scalar body finishes the row with the same comparisons.
+// AVX-512 / AVX2 bodies of keep_by_rank (tensor/rank_keep.cpp), chosen at run time like the
+// conversions: each keeps or drops whole vectors of a row and stops where the scalar body
+// must take over, which makes the same comparisons.
 #pragma once
 
 #include <cstddef>
@@ -10,32 +10,29 @@
 
 namespace weld {
 
-// One row's settling pass. Element j falls in bucket b = buckets[j] (0 for zeros; a smaller
-// bucket holds strictly smaller magnitudes); thresholds[b] is the keep threshold of the lowest
-// rank it can have and thresholds[b + 1] one at least that of its highest. A nonzero element
-// is dropped (row[j] zeroed) when u[j] >= thresholds[b + 1], kept when u[j] < thresholds[b],
-// and otherwise noted in unsettled (up to `capacity`; count goes on beyond). Zeros
-// (thresholds[0] = infinity) are left as they are.
-struct SettlePass {
-  const std::uint32_t* buckets;
+// One row's keep test. Element j (a nonzero magnitude key) with draw u[j] is kept when
+// u[j] < lowest, dropped when u[j] >= highest, and in between kept when it outranks its rival
+// (`rising`) or is outranked by it (not `rising`). The rival is the multiply-shift of bits[j]
+// onto the `choices` = n - 1 other elements; a product whose low half is below
+// `reject_below` is rejected and left to the scalar body. Zeros (key 0) are left as they are.
+struct KeepPass {
+  const std::uint32_t* keys;
   const float* u;
-  const float* thresholds;
+  const std::uint32_t* bits;
   float* row;
-  std::uint32_t* unsettled;
-  std::size_t capacity;
-  std::size_t count = 0;
-
-  void note(std::size_t j) noexcept {
-    if (count < capacity) unsettled[count] = static_cast<std::uint32_t>(j);
-    ++count;
-  }
+  float lowest;
+  float highest;
+  bool rising;
+  std::uint32_t choices;
+  std::uint32_t reject_below;
 };
 
 namespace x86 {
 
-// Settles elements [0, k) for some k <= n (all whole vectors) and returns k.
-// REQUIRES: isa <= detected_isa().
-std::size_t settle(SettlePass& pass, std::size_t n, Isa isa = detected_isa()) noexcept;
+// Tests whole vectors of elements from `from` on, and returns where it stopped: n's last
+// whole vector, or the first vector that holds a rejected rival draw. REQUIRES: isa <=
+// detected_isa(); from <= n.
+std::size_t keep_vectors(const KeepPass& pass, std::size_t from, std::size_t n, Isa isa = detected_isa()) noexcept;
 
 }  // namespace x86
 }  // namespace weld

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <type_traits>
 
 namespace weld {
 namespace {
@@ -15,12 +16,20 @@ inline void fill_uniform_loop(std::uint64_t stream, std::uint64_t first, float* 
     out[j] = static_cast<float>(static_cast<std::int32_t>(mix(stream ^ mix(first + j)) >> 40)) * (1.0f / 16777216.0f);
 }
 
-// CounterRng::draw for whole words: out[2m] and out[2m + 1] from word first_word + m.
-inline void fill_draw_words(std::uint64_t stream, std::uint64_t first_word, float* out, std::size_t words) noexcept {
+// CounterRng::draw (floats) or draw_bits (32-bit halves) for whole words: out[2m] and
+// out[2m + 1] from word first_word + m.
+template <class T>
+inline void fill_draw_words(std::uint64_t stream, std::uint64_t first_word, T* out, std::size_t words) noexcept {
   for (std::size_t m = 0; m < words; ++m) {
     const std::uint64_t word = mix(stream + (first_word + m) * 0x9e3779b97f4a7c15ull);
-    out[2 * m] = static_cast<float>(static_cast<std::int32_t>((word & 0xffffffffu) >> 8)) * (1.0f / 16777216.0f);
-    out[2 * m + 1] = static_cast<float>(static_cast<std::int32_t>(word >> 40)) * (1.0f / 16777216.0f);
+    const auto low = static_cast<std::uint32_t>(word), high = static_cast<std::uint32_t>(word >> 32);
+    if constexpr (std::is_same_v<T, float>) {
+      out[2 * m] = static_cast<float>(static_cast<std::int32_t>(low >> 8)) * (1.0f / 16777216.0f);
+      out[2 * m + 1] = static_cast<float>(static_cast<std::int32_t>(high >> 8)) * (1.0f / 16777216.0f);
+    } else {
+      out[2 * m] = low;
+      out[2 * m + 1] = high;
+    }
   }
 }
 
@@ -30,8 +39,9 @@ __attribute__((target("avx512f,avx512dq,avx512vl"))) void fill_uniform_avx512(
   fill_uniform_loop(stream, first, out, n);
 }
 
+template <class T>
 __attribute__((target("avx512f,avx512dq,avx512vl"))) void fill_draw_words_avx512(
-    std::uint64_t stream, std::uint64_t first_word, float* out, std::size_t words) noexcept {
+    std::uint64_t stream, std::uint64_t first_word, T* out, std::size_t words) noexcept {
   fill_draw_words(stream, first_word, out, words);
 }
 
@@ -41,6 +51,23 @@ bool has_avx512dq() noexcept {
   return has;
 }
 #endif
+
+// fill_draws and fill_draw_bits: a draw at each end that takes half a word, whole words
+// between. `one` is draw or draw_bits.
+template <class T, class One>
+void fill_draw_values(std::uint64_t stream, std::uint64_t first, T* out, std::size_t n, const One& one) noexcept {
+  std::size_t j = 0;
+  if (first % 2 != 0 && n > 0) out[j++] = one(first);  // the high half of a word
+  const std::size_t words = (n - j) / 2;
+#if defined(__x86_64__)
+  if (has_avx512dq()) fill_draw_words_avx512(stream, (first + j) / 2, out + j, words);
+  else fill_draw_words(stream, (first + j) / 2, out + j, words);
+#else
+  fill_draw_words(stream, (first + j) / 2, out + j, words);
+#endif
+  j += 2 * words;
+  if (j < n) out[j] = one(first + j);
+}
 
 }  // namespace
 
@@ -52,17 +79,15 @@ void CounterRng::fill_uniform(std::uint64_t first, float* out, std::size_t n) co
 }
 
 void CounterRng::fill_draws(std::uint64_t first, float* out, std::size_t n) const noexcept {
-  std::size_t j = 0;
-  if (first % 2 != 0 && n > 0) out[j++] = draw(first);  // the high half of a word
-  const std::size_t words = (n - j) / 2;
-#if defined(__x86_64__)
-  if (has_avx512dq()) fill_draw_words_avx512(stream_, (first + j) / 2, out + j, words);
-  else fill_draw_words(stream_, (first + j) / 2, out + j, words);
-#else
-  fill_draw_words(stream_, (first + j) / 2, out + j, words);
-#endif
-  j += 2 * words;
-  if (j < n) out[j] = draw(first + j);
+  fill_draw_values(stream_, first, out, n, [this](std::uint64_t i) { return draw(i); });
+}
+
+void CounterRng::fill_draw_bits(std::uint64_t first, std::uint32_t* out, std::size_t n) const noexcept {
+  fill_draw_values(stream_, first, out, n, [this](std::uint64_t i) { return draw_bits(i); });
+}
+
+CounterRng CounterRng::substream(std::string_view name) const noexcept {
+  return CounterRng(mix(stream_ ^ mix(hash_string(name))));
 }
 
 std::uint64_t hash_string(std::string_view s) noexcept {

@@ -65,6 +65,17 @@ class CounterRng {
   }
   // out[j] = draw(first + j) for j < n, 16 values a step where the CPU has AVX-512 DQ.
   void fill_draws(std::uint64_t first, float* out, std::size_t n) const noexcept;
+  // The whole 32-bit half of the word that draw(i) takes its 24 bits from: uniform on
+  // [0, 2^32), for draws of an index.
+  std::uint32_t draw_bits(std::uint64_t i) const noexcept {
+    const std::uint64_t word = rng_detail::mix(stream_ + (i / 2) * kGamma);
+    return static_cast<std::uint32_t>(i % 2 ? word >> 32 : word);
+  }
+  // out[j] = draw_bits(first + j) for j < n, as fill_draws.
+  void fill_draw_bits(std::uint64_t first, std::uint32_t* out, std::size_t n) const noexcept;
+  // Another stream of this generator's seed and key, named `name`: its values are unrelated to
+  // this one's at every counter.
+  CounterRng substream(std::string_view name) const noexcept;
   // Lane j = draw(first + j), for fused kernels (tensor/lanes.h): the eight words in 64-bit
   // lanes are, read as 16 32-bit lanes, each word's low half then its high half, and a draw is
   // the top 24 bits of its half.
@@ -84,6 +95,7 @@ class CounterRng {
 
  private:
   static constexpr std::uint64_t kGamma = 0x9e3779b97f4a7c15ull;  // splitmix64's increment
+  explicit CounterRng(std::uint64_t stream) noexcept : stream_(stream) {}
   std::uint64_t stream_;
 };
 

@@ -14,14 +14,7 @@ constexpr int kPasses = 4;  // 32-bit keys
 
 std::uint32_t digit(std::uint32_t key, int pass) { return (key >> (kDigitBits * pass)) & (kBuckets - 1); }
 
-}  // namespace
-
-void magnitude_ranks(std::span<const float> row, std::span<std::uint32_t> work,
-                     std::span<std::uint32_t> rank) noexcept {
-  for (std::size_t j = 0; j < row.size(); ++j) work[j] = magnitude_key(row[j]);
-  ranks_of_keys(work, rank);
-}
-
+// The ranks of the keys already in work[0, rank.size()); overwrites them with the rest of work.
 void ranks_of_keys(std::span<std::uint32_t> work, std::span<std::uint32_t> rank) noexcept {
   const std::size_t n = rank.size();
   std::uint32_t* keys = work.data();
@@ -53,5 +46,14 @@ void ranks_of_keys(std::span<std::uint32_t> work, std::span<std::uint32_t> rank)
   }
   for (std::size_t r = 0; r < n; ++r) rank[index[r]] = static_cast<std::uint32_t>(r);
 }
+
+}  // namespace
+
+void magnitude_ranks(std::span<const float> row, std::span<std::uint32_t> work,
+                     std::span<std::uint32_t> rank) noexcept {
+  for (std::size_t j = 0; j < row.size(); ++j) work[j] = magnitude_key(row[j]);
+  ranks_of_keys(work, rank);
+}
+
 
 }  // namespace weld

@@ -1,5 +1,5 @@
 // The rank of every element of a row by magnitude (smallest first, ties to the lower index),
-// as DELLA's keep probabilities need: a stable LSD radix sort of the magnitude keys, linear
+// as DELLA's rescale by probability needs: a stable LSD radix sort of the magnitude keys, linear
 // in the row length. A comparison sort of each row was most of DELLA's time.
 #pragma once
 
@@ -16,9 +16,5 @@ inline constexpr std::size_t rank_work_size(std::size_t n) { return 4 * n; }
 // work.size() >= rank_work_size(row.size()).
 void magnitude_ranks(std::span<const float> row, std::span<std::uint32_t> work,
                      std::span<std::uint32_t> rank) noexcept;
-
-// The same for keys already in work[0, rank.size()) (magnitude_key of each element), for a
-// caller that has them; overwrites them with the rest of work.
-void ranks_of_keys(std::span<std::uint32_t> work, std::span<std::uint32_t> rank) noexcept;
 
 }  // namespace weld

@@ -14,37 +14,49 @@
 namespace weld {
 namespace {
 
-struct Kept {
-  std::vector<float> row;
-  std::size_t ranked;
-};
+const CounterRng kRivals(7, "rivals");
 
-// The definition: rank the whole row, then test every element.
-std::vector<float> reference(std::vector<float> row, const std::vector<float>& u, RankProbability p) {
-  std::vector<std::uint32_t> work(rank_work_size(row.size())), rank(row.size());
+// The definition, by ranks: element j is kept when u < p(0) (p's lower end), dropped when
+// u >= p(n - 1) (its upper end), and in between kept when its rank is above its rival's
+// (below it when p falls with the rank).
+std::vector<float> reference(std::vector<float> row, const std::vector<float>& u, RankProbability p,
+                             std::uint64_t first) {
+  const std::size_t n = row.size();
+  std::vector<std::uint32_t> work(rank_work_size(n)), rank(n);
   magnitude_ranks(row, work, rank);
-  for (std::size_t j = 0; j < row.size(); ++j)
-    if (!(u[j] < p.threshold(rank[j]))) row[j] = 0.0f;
+  const double ends[2] = {p.at(0), p.at(static_cast<std::uint32_t>(n - 1))};
+  const auto lowest = static_cast<float>(std::min(ends[0], ends[1]));
+  const auto highest = static_cast<float>(std::max(ends[0], ends[1]));
+  for (std::size_t j = 0; j < n; ++j) {
+    if (row[j] == 0.0f || u[j] < lowest) continue;
+    bool dropped = true;
+    if (u[j] < highest) {
+      const std::uint32_t rival = rival_of(kRivals.draw_bits(first + j), static_cast<std::uint32_t>(j),
+                                           static_cast<std::uint32_t>(n), kRivals, first + j);
+      dropped = (rank[j] > rank[rival]) != (ends[1] >= ends[0]);
+    }
+    if (dropped) row[j] = 0.0f;
+  }
   return row;
 }
 
-// On every instruction set this machine has: each must give the same row and count.
-Kept kept(const std::vector<float>& row, const std::vector<float>& u, RankProbability p) {
-  std::optional<Kept> first;
+// On every instruction set this machine has: each must give the same bits.
+std::vector<float> kept(const std::vector<float>& row, const std::vector<float>& u, RankProbability p,
+                        std::uint64_t first = 0) {
+  std::optional<std::vector<float>> result;
   for (x86::Isa isa : test::runnable_isas()) {
     std::vector<std::uint32_t> work(rank_keep_work_size(row.size()));
-    std::vector<float> thresholds(rank_keep_thresholds_size(row.size()));
-    Kept k{row, 0};
-    k.ranked = keep_by_rank(k.row, u, p, work, thresholds, isa);
-    if (!first) {
-      first = k;
+    std::vector<float> out = row;
+    keep_by_rank(out, u, p, kRivals, first, work, isa);
+    if (!result) {
+      result = out;
       continue;
     }
-    EXPECT_EQ(k.ranked, first->ranked) << static_cast<int>(isa);
     for (std::size_t j = 0; j < row.size(); ++j)  // bits: NaN and the sign of zero count
-      EXPECT_EQ(std::bit_cast<std::uint32_t>(k.row[j]), std::bit_cast<std::uint32_t>(first->row[j])) << j;
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(out[j]), std::bit_cast<std::uint32_t>((*result)[j]))
+          << j << " isa " << static_cast<int>(isa);
   }
-  return *first;
+  return *result;
 }
 
 class Draws {
@@ -70,86 +82,123 @@ RankProbability della(std::size_t n, double epsilon) {
 }
 
 TEST(RankKeep, HandCase) {
-  // |x| ranks 1 3 0 2; p = 0.1 + 0.25 rank -> thresholds 0.35 0.85 0.1 0.6.
-  const RankProbability p{0.1, 0.25};
-  const Kept k = kept({-2.0f, 5.0f, 0.5f, 3.0f}, {0.3f, 0.9f, 0.05f, 0.6f}, p);
-  EXPECT_EQ(k.row, (std::vector<float>{-2.0f, 0.0f, 0.5f, 0.0f}));
+  // p from 0.4 (rank 0) to 0.6 (rank 2). Draws: 0.1 keeps, 0.7 drops, 0.5 asks the rival,
+  // which the largest magnitude always beats and the smallest always loses to.
+  const RankProbability p{0.4, 0.1};
+  EXPECT_EQ(kept({1.0f, -2.0f, 5.0f}, {0.1f, 0.7f, 0.5f}, p), (std::vector<float>{1.0f, 0.0f, 5.0f}));
+  EXPECT_EQ(kept({5.0f, -2.0f, 1.0f}, {0.1f, 0.7f, 0.5f}, p), (std::vector<float>{5.0f, 0.0f, 0.0f}));
+  // Falling probabilities (a negative epsilon) turn it round.
+  const RankProbability falling{0.6, -0.1};
+  EXPECT_EQ(kept({1.0f, -2.0f, 5.0f}, {0.1f, 0.7f, 0.5f}, falling), (std::vector<float>{1.0f, 0.0f, 0.0f}));
 }
 
-TEST(RankKeep, AZeroRowNeedsNoRanks) {
-  const std::vector<float> zeros(64, 0.0f);
-  const Kept k = kept(zeros, std::vector<float>(64, 0.9f), della(64, 0.1));
-  EXPECT_EQ(k.row, zeros);
-  EXPECT_EQ(k.ranked, 0u);
+TEST(RankKeep, ZerosStayAsTheyAre) {
+  std::vector<float> row(64, 0.0f);
+  row[3] = -0.0f;
+  const std::vector<float> out = kept(row, std::vector<float>(64, 0.9f), della(64, 0.1));
+  for (std::size_t j = 0; j < row.size(); ++j) EXPECT_EQ(std::bit_cast<std::uint32_t>(out[j]), std::bit_cast<std::uint32_t>(row[j]));
 }
 
-TEST(RankKeep, SpreadRowsRankOnlyAFew) {
-  Draws draws;
-  for (std::size_t n : {16u, 100u, 2048u, 5632u}) {
-    for (double epsilon : {0.01, 0.1, 0.45}) {
-      std::vector<float> row(n);
-      for (float& x : row) x = std::pow(draws.uniform() - 0.5f, 3.0f);  // dense near zero
-      const std::vector<float> u = draws.uniforms(n);
-      const Kept k = kept(row, u, della(n, epsilon));
-      EXPECT_EQ(k.row, reference(row, u, della(n, epsilon))) << n << " " << epsilon;
-      if (n >= 2048 && epsilon == 0.1) {
-        EXPECT_GT(k.ranked, 0u) << n << " " << epsilon;  // some settled one by one
-        EXPECT_LT(k.ranked, n / 16) << n << " " << epsilon;
-      }
-    }
-  }
-}
-
-TEST(RankKeep, ClusteredRowsAndZerosMatchTheDefinition) {
-  Draws draws;
-  for (std::size_t n : {16u, 17u, 300u, 2048u}) {
-    // Few distinct values (deltas of bf16 weights are multiples of an ulp), half of them zero.
-    std::vector<float> clustered(n), half_zero(n), heavy_tail(n, 1e-3f);
-    for (std::size_t j = 0; j < n; ++j) {
-      clustered[j] = static_cast<float>(static_cast<int>(draws.next() % 9) - 4) * 0x1p-12f;
-      half_zero[j] = draws.next() % 2 ? 0.0f : (draws.uniform() - 0.5f);
-    }
-    heavy_tail[n / 2] = 1e6f;  // every other element in the lowest bucket
-    for (double epsilon : {0.001, 0.1, 0.3}) {
-      const RankProbability p = della(n, epsilon);
-      for (const std::vector<float>& row : {clustered, half_zero, heavy_tail}) {
-        const std::vector<float> u = draws.uniforms(n);
-        EXPECT_EQ(kept(row, u, p).row, reference(row, u, p)) << n << " " << epsilon;
-      }
-    }
-  }
-}
-
-TEST(RankKeep, TooManyUnsettledRanksTheWholeRow) {
-  // One value everywhere but a single larger one: one wide bucket, many draws inside it.
-  Draws draws;
-  std::vector<float> row(2048, 0.25f);
-  row[7] = 1.0f;
-  const std::vector<float> u = draws.uniforms(row.size());
-  const Kept k = kept(row, u, della(row.size(), 0.3));
-  EXPECT_EQ(k.row, reference(row, u, della(row.size(), 0.3)));
-  EXPECT_EQ(k.ranked, row.size());
-}
-
-TEST(RankKeep, NonFiniteAndSubnormalRowsMatchTheDefinition) {
+TEST(RankKeep, RowsMatchTheDefinition) {
   Draws draws;
   const float inf = std::numeric_limits<float>::infinity();
-  std::vector<float> with_inf(64), with_nan(64), subnormal(64);
-  for (std::size_t j = 0; j < 64; ++j) {
-    with_inf[j] = with_nan[j] = draws.uniform() - 0.5f;
-    subnormal[j] = static_cast<float>(draws.next() % 50) * std::numeric_limits<float>::denorm_min();
+  for (std::size_t n : {2u, 3u, 16u, 17u, 100u, 2048u, 5632u}) {
+    // Spread values dense near zero; few distinct values (deltas of bf16 weights are
+    // multiples of an ulp); half zeros; one huge value; infinities and subnormals.
+    std::vector<float> spread(n), clustered(n), half_zero(n), heavy_tail(n, 1e-3f), odd(n);
+    for (std::size_t j = 0; j < n; ++j) {
+      spread[j] = std::pow(draws.uniform() - 0.5f, 3.0f);
+      clustered[j] = static_cast<float>(static_cast<int>(draws.next() % 9) - 4) * 0x1p-12f;
+      half_zero[j] = draws.next() % 2 ? 0.0f : (draws.uniform() - 0.5f);
+      odd[j] = j % 3 == 0 ? static_cast<float>(draws.next() % 50) * std::numeric_limits<float>::denorm_min()
+                          : draws.uniform() - 0.5f;
+    }
+    heavy_tail[n / 2] = 1e6f;
+    odd[n - 1] = -inf;
+    for (double epsilon : {0.0, 0.001, 0.1, 0.45, -0.2}) {
+      const RankProbability p = della(n, epsilon);
+      for (const std::vector<float>& row : {spread, clustered, half_zero, heavy_tail, odd}) {
+        const std::vector<float> u = draws.uniforms(n);
+        const std::uint64_t first = draws.next();
+        EXPECT_EQ(kept(row, u, p, first), reference(row, u, p, first)) << n << " " << epsilon;
+      }
+    }
   }
-  with_inf[3] = -inf;
-  with_nan[5] = std::numeric_limits<float>::quiet_NaN();
-  for (const std::vector<float>& row : {with_inf, subnormal}) {
-    const std::vector<float> u = draws.uniforms(row.size());
-    EXPECT_EQ(kept(row, u, della(64, 0.2)).row, reference(row, u, della(64, 0.2)));
-  }
-  // NaN != NaN: compare what was dropped.
+}
+
+TEST(RankKeep, NaNIsRankedAboveInfinity) {
+  Draws draws;
+  std::vector<float> row(64);
+  for (float& x : row) x = draws.uniform() - 0.5f;
+  row[5] = std::numeric_limits<float>::quiet_NaN();
   const std::vector<float> u = draws.uniforms(64);
-  const std::vector<float> got = kept(with_nan, u, della(64, 0.2)).row;
-  const std::vector<float> want = reference(with_nan, u, della(64, 0.2));
-  for (std::size_t j = 0; j < 64; ++j) EXPECT_EQ(got[j] == 0.0f, want[j] == 0.0f) << j;
+  const std::vector<float> got = kept(row, u, della(64, 0.2), 11);
+  const std::vector<float> want = reference(row, u, della(64, 0.2), 11);
+  for (std::size_t j = 0; j < 64; ++j) EXPECT_EQ(got[j] == 0.0f, want[j] == 0.0f) << j;  // NaN != NaN
+}
+
+// Keep rates follow p(rank) for every rank, ties included (ranked by index), within five
+// standard deviations of a binomial.
+TEST(RankKeep, KeepRatesFollowTheRankProbability) {
+  const CounterRng draws(3, "u");
+  const std::size_t trials = 40000;
+  for (const std::vector<float>& row : {std::vector<float>{0.3f, -5.0f, 1.0f, 0.1f, 2.0f, -0.7f, 4.0f, 0.2f},
+                                        std::vector<float>{1.0f, 1.0f, -1.0f, 1.0f}}) {
+    const std::size_t n = row.size();
+    std::vector<std::uint32_t> work(rank_work_size(n)), rank(n);
+    magnitude_ranks(row, work, rank);
+    const RankProbability p = della(n, 0.3);
+    std::vector<double> kept_count(n, 0.0);
+    std::vector<float> u(n), out(n);
+    std::vector<std::uint32_t> keep_work(rank_keep_work_size(n));
+    for (std::size_t t = 0; t < trials; ++t) {
+      draws.fill_draws(t * n, u.data(), n);
+      out = row;
+      keep_by_rank(out, u, p, kRivals, t * n, keep_work);
+      for (std::size_t j = 0; j < n; ++j) kept_count[j] += out[j] != 0.0f;
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+      const double want = p.at(rank[j]);
+      const double sigma = std::sqrt(want * (1.0 - want) / static_cast<double>(trials));
+      EXPECT_NEAR(kept_count[j] / static_cast<double>(trials), want, 5.0 * sigma) << "rank " << rank[j];
+    }
+  }
+}
+
+TEST(RankKeep, RivalsAreUniformOverTheOtherElements) {
+  std::vector<double> count(5, 0.0);
+  const std::size_t draws = 200000;
+  for (std::size_t i = 0; i < draws; ++i) ++count[rival_of(kRivals.draw_bits(i), 2, 5, kRivals, i)];
+  EXPECT_EQ(count[2], 0.0);
+  for (std::size_t k : {0u, 1u, 3u, 4u}) EXPECT_NEAR(count[k] / draws, 0.25, 0.005) << k;
+}
+
+TEST(RankKeep, ARejectedRivalDrawIsDrawnAgain) {
+  // 3 * 2^30 choices: multiply-shift products whose low half is below 2^30 are rejected.
+  const std::uint32_t n = 3 * (1u << 30) + 1;
+  const auto redraw = [](std::uint64_t element) {
+    return std::uint64_t{static_cast<std::uint32_t>(kRivals.bits(element + (std::uint64_t{1} << 56)) >> 32)} * (n - 1);
+  };
+  std::uint64_t element = 99;
+  while (static_cast<std::uint32_t>(redraw(element)) < (1u << 30)) ++element;  // the redraw itself is accepted
+  const auto draw = static_cast<std::uint32_t>(redraw(element) >> 32);
+  const std::uint32_t j = 5;
+  EXPECT_EQ(rival_of(0, j, n, kRivals, element), draw + (draw >= j));  // bits 0: product 0, rejected
+}
+
+TEST(RankKeep, VectorBodiesHandARejectedDrawToTheScalarOne) {
+  // Find an element whose rival draw a row of 2048 rejects (low half of the product below
+  // 2^32 mod 2047 = 1024: one in four million), and put it in the band.
+  const std::uint32_t n = 2048, choices = n - 1, reject_below = (0u - choices) % choices;
+  std::uint64_t element = 0;
+  while (static_cast<std::uint32_t>(std::uint64_t{kRivals.draw_bits(element)} * choices) >= reject_below) ++element;
+  const std::uint64_t j = 1000, first = element - j;
+  Draws draws;
+  std::vector<float> row(n);
+  for (float& x : row) x = draws.uniform() - 0.5f;
+  std::vector<float> u = draws.uniforms(n);
+  u[j] = 0.5f;
+  EXPECT_EQ(kept(row, u, della(n, 0.1), first), reference(row, u, della(n, 0.1), first));
 }
 
 }  // namespace

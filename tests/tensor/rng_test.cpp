@@ -97,6 +97,37 @@ TEST(CounterRng, FillDrawsGivesTheValuesOfDrawFromAnyStart) {
     }
 }
 
+TEST(CounterRng, FillDrawBitsGivesTheBitsDrawTakesItsValueFrom) {
+  const CounterRng rng(7, "draws");
+  for (std::uint64_t first : {0ull, 1ull, 123456789ull, 123456790ull})
+    for (std::size_t n : {0u, 1u, 2u, 31u, 1000u}) {
+      std::vector<std::uint32_t> out(n);
+      rng.fill_draw_bits(first, out.data(), n);
+      for (std::size_t j = 0; j < n; ++j) {
+        ASSERT_EQ(out[j], rng.draw_bits(first + j)) << first << " + " << j;
+        ASSERT_EQ(static_cast<float>(out[j] >> 8) / 16777216.0f, rng.draw(first + j)) << first << " + " << j;
+      }
+    }
+}
+
+// At how many of the first 1000 counters two streams agree, in the values `value` reads.
+template <class Value>
+int agreements(const CounterRng& a, const CounterRng& b, const Value& value) {
+  int same = 0;
+  for (std::uint64_t i = 0; i < 1000; ++i) same += value(a, i) == value(b, i);
+  return same;
+}
+
+std::uint32_t stream_bits_at(const CounterRng& rng, std::uint64_t i) { return rng.draw_bits(i); }
+float stream_draw_at(const CounterRng& rng, std::uint64_t i) { return rng.draw(i); }
+
+TEST(CounterRng, ASubstreamIsUnrelatedToItsParentAndNamedOnes) {
+  const CounterRng a(1, "t#1"), b = a.substream("rivals"), c = a.substream("other");
+  EXPECT_EQ(agreements(a, b, stream_bits_at), 0);  // 32-bit values agree by chance once in 2^32
+  EXPECT_EQ(agreements(b, c, stream_bits_at), 0);
+  EXPECT_EQ(b.draw_bits(5), CounterRng(1, "t#1").substream("rivals").draw_bits(5));
+}
+
 TEST(CounterRng, DrawLanesGivesTheValuesOfDrawFromAnyStart) {
   const CounterRng rng(7, "draws");
   for (std::uint64_t first : {0ull, 1ull, 16ull, 123456789ull, 123456790ull, (1ull << 40) + 2}) {
@@ -131,13 +162,8 @@ TEST(CounterRng, DrawsAreUniformAndNeighboursIndependent) {
 
 TEST(CounterRng, DrawsDependOnSeedAndKey) {
   const CounterRng a(1, "t#1"), other_seed(2, "t#1"), other_key(1, "t#2");
-  int same_seed = 0, same_key = 0;
-  for (std::uint64_t i = 0; i < 1000; ++i) {
-    same_seed += a.draw(i) == other_seed.draw(i);
-    same_key += a.draw(i) == other_key.draw(i);
-  }
-  EXPECT_LE(same_seed, 2);  // 24-bit values agree by chance once in 2^24
-  EXPECT_LE(same_key, 2);
+  EXPECT_LE(agreements(a, other_seed, stream_draw_at), 2);  // 24-bit values agree by chance once in 2^24
+  EXPECT_LE(agreements(a, other_key, stream_draw_at), 2);
 }
 
 }  // namespace
