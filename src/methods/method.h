@@ -166,7 +166,7 @@ struct MethodDescriptor {
   // own bytes. The executor uses it where that is fused (AVX-512) and the inputs and output
   // share a dtype; it must give merge_tile's values bit for bit, NaN's sign and payload
   // aside (tests/methods check, with expect_lanes_match_tiles). Returns false, having written
-  // nothing, where this tensor's statistics need merge_tile (DELLA ranking rows, say) or the
+  // nothing, where this tensor's statistics need merge_tile (DELLA testing rows, say) or the
   // kernel runs only where lanes_are_fused().
   bool (*merge_lanes)(const MethodCall& call, const LaneTile& tile) noexcept = nullptr;
 };
