@@ -188,10 +188,14 @@ void TaskVectorSparsifier::add_l1_norms_by_blocks(
   for (std::size_t first = 0; first < n; first += block) {
     const std::span<float> d = scratch.floats(kDeltaSlot, std::min(block, n - first));
     task_vector(first, d);
+    if (method_ == Sparsifier::kDellaMagprune) {
+      const KeepTally tally{&before, &after, pending_bits_.data()};
+      keep_della_rows(d, begin + first, scratch, &tally);
+      continue;
+    }
     add_l1_norm(d, before);
     mask(d, begin + first, scratch);
     add_l1_norm(d, after);
-    if (!pending_bits_.empty()) set_bits_of_nonzero(d, begin + first, pending_bits_.data());  // the random masks
   }
 }
 
@@ -256,41 +260,46 @@ void TaskVectorSparsifier::mask(std::span<float> d, std::uint64_t begin, Scratch
       for (std::size_t j = 0; j < d.size(); ++j) d[j] = u[j] < keep ? d[j] * scale : 0.0f;
       break;
     }
-    case Sparsifier::kDellaMagprune: {
-      const std::size_t row_length = args_.row_length ? args_.row_length : d.size();
-      WELD_CHECK(begin % row_length == 0);
-      const bool by_probability = args_.rescale && args_.rescale_by_probability;
-      for (std::size_t start = 0; start < d.size(); start += row_length) {
-        const std::span<float> row = d.subspan(start, std::min(row_length, d.size() - start));
-        // Keep probabilities linear in the rank, from density - epsilon to density + epsilon.
-        // weld: a row of one keeps with p = density (mergekit's (rank - 1)/(n - 1) is NaN).
-        const RankProbability p{
-            row.size() > 1 ? args_.density - args_.epsilon : args_.density,
-            row.size() > 1 ? 2.0 * args_.epsilon / static_cast<double>(row.size() - 1) : 0.0};
-        const std::span<float> u = scratch.floats(kUniformSlot, row.size());
-        rng_.fill_draws(begin + start, u.data(), u.size());
-        const auto keep = [&] {
-          keep_by_rank(row, u, p, rivals_, begin + start, scratch.keys(rank_keep_work_size(row.size()), kRankWorkSlot));
-        };
-        if (!by_probability) {
-          keep();
-          continue;
-        }
-        // Kept values are divided by their own p: every rank is needed, of the row as it was.
-        const std::span<std::uint32_t> rank = scratch.keys(row.size(), kRankSlot);
-        magnitude_ranks(row, scratch.keys(rank_work_size(row.size()), kRankWorkSlot), rank);
-        keep();
-        for (std::size_t j = 0; j < row.size(); ++j)
-          if (row[j] != 0.0f) row[j] = static_cast<float>(row[j] / p.at(rank[j]));
-      }
+    case Sparsifier::kDellaMagprune:
+      keep_della_rows(d, begin, scratch, nullptr);
       break;
-    }
   }
 }
 
 void TaskVectorSparsifier::mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept {
   keep_pairs_between(d.data(), d.size(), static_cast<std::uint32_t>(begin), method_ == Sparsifier::kMagnitude,
                      first_kept_, first_dropped_);
+}
+
+void TaskVectorSparsifier::keep_della_rows(std::span<float> d, std::uint64_t begin, Scratch& scratch,
+                                           const KeepTally* tally) const {
+  const std::size_t row_length = args_.row_length ? args_.row_length : d.size();
+  WELD_CHECK(begin % row_length == 0);
+  const bool by_probability = args_.rescale && args_.rescale_by_probability;
+  WELD_CHECK(!(tally && by_probability));  // the L1 pass is for the L1 rescale only
+  for (std::size_t start = 0; start < d.size(); start += row_length) {
+    const std::span<float> row = d.subspan(start, std::min(row_length, d.size() - start));
+    // Keep probabilities linear in the rank, from density - epsilon to density + epsilon.
+    // weld: a row of one keeps with p = density (mergekit's (rank - 1)/(n - 1) is NaN).
+    const RankProbability p{row.size() > 1 ? args_.density - args_.epsilon : args_.density,
+                            row.size() > 1 ? 2.0 * args_.epsilon / static_cast<double>(row.size() - 1) : 0.0};
+    const std::span<float> u = scratch.floats(kUniformSlot, row.size());
+    rng_.fill_draws(begin + start, u.data(), u.size());
+    const auto keep = [&] {
+      keep_by_rank(row, u, p, rivals_, begin + start, scratch.keys(rank_keep_work_size(row.size()), kRankWorkSlot),
+                   tally);
+    };
+    if (!by_probability) {
+      keep();
+      continue;
+    }
+    // Kept values are divided by their own p: every rank is needed, of the row as it was.
+    const std::span<std::uint32_t> rank = scratch.keys(row.size(), kRankSlot);
+    magnitude_ranks(row, scratch.keys(rank_work_size(row.size()), kRankWorkSlot), rank);
+    keep();
+    for (std::size_t j = 0; j < row.size(); ++j)
+      if (row[j] != 0.0f) row[j] = static_cast<float>(row[j] / p.at(rank[j]));
+  }
 }
 
 void TaskVectorSparsifier::rescale(std::span<float> d) const noexcept {

@@ -28,6 +28,7 @@
 #include "methods/scratch.h"
 #include "tensor/lanes.h"
 #include "tensor/lane_sum.h"
+#include "tensor/rank_keep.h"
 #include "tensor/masked_delta.h"
 #include "tensor/rng.h"
 #include "tensor/select.h"
@@ -211,6 +212,9 @@ class TaskVectorSparsifier {
   std::vector<std::uint8_t> kept_bits_;     // and read by mask() once set_l1_norms() is called
 
   void mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept;
+  // mask() for della_magprune, on whole rows; with a tally, it also makes the L1 pass's steps
+  // for them in the same sweep (tensor/rank_keep.h).
+  void keep_della_rows(std::span<float> d, std::uint64_t begin, Scratch& scratch, const KeepTally* tally) const;
   // The L1 pass's steps over elements [begin, begin + n) of the task vector, a block at a time
   // so that the steps find it in L1 (whole rows for della_magprune): task_vector(first, d)
   // sets d to elements [begin + first, begin + first + d.size()).

@@ -15,6 +15,15 @@ constexpr std::uint64_t bitmask_bytes(std::uint64_t n) { return (n + 7) / 8; }
 // that reads back as +0 with its bit clear is the same either way).
 void set_bits_of_nonzero(std::span<const float> v, std::uint64_t begin, std::uint8_t* bits) noexcept;
 
+// ORs the low `count` bits of `mask` into the bits of elements at, ..., at + count - 1.
+// REQUIRES: count <= 32.
+inline void or_bits(std::uint8_t* bits, std::uint64_t at, std::uint32_t mask, unsigned count) noexcept {
+  const unsigned shift = at % 8;
+  const std::uint64_t shifted = (std::uint64_t{mask} & ((std::uint64_t{1} << count) - 1)) << shift;
+  for (unsigned byte = 0; 8 * byte < shift + count; ++byte)
+    bits[at / 8 + byte] = static_cast<std::uint8_t>(bits[at / 8 + byte] | (shifted >> (8 * byte)));
+}
+
 // v[j] = +0 where the bit of element begin + j is clear; the rest are left as they are.
 void zero_where_clear(std::span<float> v, std::uint64_t begin, const std::uint8_t* bits) noexcept;
 

@@ -33,6 +33,18 @@ class LaneSum {
   // group to lane k), which keeps the next term at lane 0; null when it is not at lane 0.
   double* lanes_at_first() noexcept { return phase_ == 0 ? lanes_.data() : nullptr; }
 
+  // Lets a kernel add the next n terms itself: it is given the lanes turned so that the next
+  // term's lane comes first, and adds term j to lanes[j % kLanes], each lane's terms in
+  // order. Such a kernel needs no care for where the sequence is.
+  template <typename Kernel>
+  void add_by(std::size_t n, Kernel&& kernel) {
+    std::array<double, kLanes> turned;
+    for (std::size_t k = 0; k < kLanes; ++k) turned[k] = lanes_[(phase_ + k) % kLanes];
+    kernel(turned.data());
+    for (std::size_t k = 0; k < kLanes; ++k) lanes_[(phase_ + k) % kLanes] = turned[k];
+    phase_ = (phase_ + n) % kLanes;
+  }
+
   // Several sums advanced together (see add_together below).
   template <std::size_t kSums, typename Terms>
   friend void add_together(std::size_t n, std::array<LaneSum*, kSums> sums, Terms&& terms) noexcept;

@@ -1,7 +1,10 @@
 #include "tensor/rank_keep.h"
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
 
+#include "tensor/bitmask.h"
 #include "tensor/rank_keep_x86.h"
 #include "tensor/select.h"
 #include "tensor/vector_clones.h"
@@ -37,17 +40,27 @@ std::uint32_t rival_among(std::uint32_t bits, std::uint32_t j, std::uint32_t cho
 void keep_scalar(const KeepPass& pass, std::size_t from, std::size_t to, const CounterRng& rivals,
                  std::uint64_t first) noexcept {
   for (std::size_t j = from; j < to; ++j) {
+    const float value = pass.row[j];
     const std::uint32_t key = pass.keys[j];
-    if (key == 0 || pass.u[j] < pass.lowest) continue;
-    bool dropped = true;
-    if (pass.u[j] < pass.highest) {
-      const auto index = static_cast<std::uint32_t>(j);
-      const std::uint32_t rival = rival_among(pass.bits[j], index, pass.choices, pass.reject_below, rivals, first + j);
-      const std::uint32_t rival_key = pass.keys[rival];
-      const bool outranks = key > rival_key || (key == rival_key && index > rival);
-      dropped = outranks != pass.rising;
+    bool dropped = false;
+    if (key != 0 && pass.u[j] >= pass.lowest) {
+      dropped = true;
+      if (pass.u[j] < pass.highest) {
+        const auto index = static_cast<std::uint32_t>(j);
+        const std::uint32_t rival =
+            rival_among(pass.bits[j], index, pass.choices, pass.reject_below, rivals, first + j);
+        const std::uint32_t rival_key = pass.keys[rival];
+        const bool outranks = key > rival_key || (key == rival_key && index > rival);
+        dropped = outranks != pass.rising;
+      }
     }
     if (dropped) pass.row[j] = 0.0f;
+    if (pass.before) {
+      const double magnitude = std::abs(static_cast<double>(value));
+      pass.before[j % LaneSum::kLanes] += magnitude;
+      pass.after[j % LaneSum::kLanes] += dropped ? 0.0 : magnitude;
+      if (!dropped && std::bit_cast<std::uint32_t>(value) != 0) or_bits(pass.kept, pass.kept_first + j, 1, 1);
+    }
   }
 }
 
@@ -59,7 +72,7 @@ std::uint32_t rival_of(std::uint32_t bits, std::uint32_t j, std::uint32_t n, con
 }
 
 void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbability p, const CounterRng& rivals,
-                  std::uint64_t first, std::span<std::uint32_t> work, x86::Isa isa) noexcept {
+                  std::uint64_t first, std::span<std::uint32_t> work, const KeepTally* tally, x86::Isa isa) noexcept {
   const std::size_t n = row.size();
   if (n == 0) return;
   std::uint32_t* keys = work.data();
@@ -82,12 +95,27 @@ void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbabilit
   } else {
     pass.highest = pass.lowest;  // no band: the draw alone decides (and no rival exists)
   }
-  for (std::size_t j = 0; j < n;) {
-    j = x86::keep_vectors(pass, j, n, isa);
-    const std::size_t end = std::min(n, j + kScalarBlock);
-    keep_scalar(pass, j, end, rivals, first);
-    j = end;
+  const auto sweep = [&] {
+    for (std::size_t j = 0; j < n;) {
+      j = x86::keep_vectors(pass, j, n, isa);
+      const std::size_t end = std::min(n, j + kScalarBlock);
+      keep_scalar(pass, j, end, rivals, first);
+      j = end;
+    }
+  };
+  if (!tally) {
+    sweep();
+    return;
   }
+  pass.kept = tally->kept;
+  pass.kept_first = first;
+  tally->before->add_by(n, [&](double* before) {
+    tally->after->add_by(n, [&](double* after) {
+      pass.before = before;
+      pass.after = after;
+      sweep();
+    });
+  });
 }
 
 }  // namespace weld

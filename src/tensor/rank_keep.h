@@ -17,6 +17,7 @@
 #include <span>
 
 #include "tensor/convert_x86.h"
+#include "tensor/lane_sum.h"
 #include "tensor/rng.h"
 
 namespace weld {
@@ -28,6 +29,17 @@ struct RankProbability {
   double at(std::uint32_t rank) const noexcept { return lowest + step * static_cast<double>(rank); }
 };
 
+// What keep_by_rank can tally in the same sweep, for DELLA's L1 pass: the L1 norms of the row
+// before and after the test, as the next row.size() terms of each sum (|row[j]| in double,
+// added as LaneSum::add adds them, to the bit), and the bits of the elements that survive
+// (set where the value left is not +0, as set_bits_of_nonzero sets them), bit first + j for
+// element j.
+struct KeepTally {
+  LaneSum* before;
+  LaneSum* after;
+  std::uint8_t* kept;
+};
+
 // Work buffers for keep_by_rank on rows of up to n elements.
 inline constexpr std::size_t rank_keep_work_size(std::size_t n) { return 2 * n; }
 
@@ -36,8 +48,9 @@ inline constexpr std::size_t rank_keep_work_size(std::size_t n) { return 2 * n; 
 // higher index, as magnitude_ranks ranks. Zeros (of either sign) are left as they are.
 // REQUIRES: u.size() == row.size() < 2^32; work.size() >= rank_keep_work_size(row.size()).
 // Tests pass each instruction set in turn (REQUIRES: isa <= x86::detected_isa()).
+// With a tally, also tallies the row as above.
 void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbability p, const CounterRng& rivals,
-                  std::uint64_t first, std::span<std::uint32_t> work,
+                  std::uint64_t first, std::span<std::uint32_t> work, const KeepTally* tally = nullptr,
                   x86::Isa isa = x86::detected_isa()) noexcept;
 
 // The index in [0, n) \ {j} that rival bits `bits` of element `element` pick, uniformly

@@ -15,6 +15,9 @@ namespace weld {
 // (`rising`) or is outranked by it (not `rising`). The rival is the multiply-shift of bits[j]
 // onto the `choices` = n - 1 other elements; a product whose low half is below
 // `reject_below` is rejected and left to the scalar body. Zeros (key 0) are left as they are.
+// With `before` set, the tally too: |row[j]| before the test goes to before[j % 8] and after
+// it to after[j % 8], and the bit of each element whose value left is not +0 is set in
+// `kept`, element j at bit kept_first + j.
 struct KeepPass {
   const std::uint32_t* keys;
   const float* u;
@@ -25,6 +28,10 @@ struct KeepPass {
   bool rising;
   std::uint32_t choices;
   std::uint32_t reject_below;
+  double* before = nullptr;
+  double* after = nullptr;
+  std::uint8_t* kept = nullptr;
+  std::uint64_t kept_first = 0;
 };
 
 namespace x86 {

@@ -47,5 +47,18 @@ TEST(Bitmask, ZeroWhereClearKeepsExactlyTheMarkedElements) {
   }
 }
 
+TEST(Bitmask, OrBitsSetsItsCountOfBitsFromAnyBitAndNoOthers) {
+  for (std::uint64_t at : {0u, 3u, 8u, 13u}) {
+    std::vector<std::uint8_t> bits(6, 0);
+    bits[5] = 0x80;                                  // already set: stays set
+    or_bits(bits.data(), at, 0xffff0000u | 0x8421u, 16);  // the high bits are past count: ignored
+    for (std::uint64_t i = 0; i < 8 * bits.size(); ++i) {
+      const bool inside = i >= at && i < at + 16;
+      const bool expected = (inside && ((0x8421u >> (i - at)) & 1u)) || i == 47;
+      EXPECT_EQ((bits[i / 8] >> (i % 8)) & 1, expected ? 1 : 0) << "at " << at << " bit " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace weld

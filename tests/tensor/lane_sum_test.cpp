@@ -82,5 +82,24 @@ TEST(LaneSum, SumsAdvancedTogetherMatchEachAddedAlone) {
   }
 }
 
+TEST(LaneSum, AKernelAddingByTurnedLanesMatchesAdd) {
+  std::mt19937_64 rng(13);
+  std::normal_distribution<double> value(0.0, 1e3);
+  std::vector<double> terms(200);
+  for (double& t : terms) t = value(rng);
+  // A first piece of every length mod 8, then a kernel's piece, then the rest.
+  for (std::size_t lead = 0; lead < 9; ++lead) {
+    const std::size_t by_kernel = 21 + lead;
+    LaneSum sum;
+    sum.add(lead, [&](std::size_t j) { return terms[j]; });
+    sum.add_by(by_kernel, [&](double* lanes) {
+      for (std::size_t j = 0; j < by_kernel; ++j) lanes[j % LaneSum::kLanes] += terms[lead + j];
+    });
+    const std::size_t first = lead + by_kernel;
+    sum.add(terms.size() - first, [&](std::size_t j) { return terms[first + j]; });
+    EXPECT_TRUE(same_bits(sum.value(), sum_in_pieces(terms, {}))) << "lead " << lead;
+  }
+}
+
 }  // namespace
 }  // namespace weld

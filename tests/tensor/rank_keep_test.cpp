@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/isas.h"
+#include "tensor/bitmask.h"
 #include "tensor/row_rank.h"
 
 namespace weld {
@@ -40,21 +41,56 @@ std::vector<float> reference(std::vector<float> row, const std::vector<float>& u
   return row;
 }
 
-// On every instruction set this machine has: each must give the same bits.
+// keep_by_rank with a tally, on `isa`, which must leave the row as `want` and tally the sums
+// and the bits that L1 norms in a LaneSum and set_bits_of_nonzero would. The sums start at a lane and the
+// bits at a bit inside a byte that `first` picks.
+void expect_tally(const std::vector<float>& row, const std::vector<float>& u, RankProbability p, std::uint64_t first,
+                  x86::Isa isa, const std::vector<float>& want) {
+  const std::size_t n = row.size();
+  const std::size_t earlier_terms = first % 11;
+  LaneSum before, after, want_before, want_after;
+  for (LaneSum* sum : {&before, &after, &want_before, &want_after})
+    sum->add(earlier_terms, [](std::size_t j) { return 1e-3 * static_cast<double>(j + 1); });
+  want_before.add(n, [&](std::size_t j) { return std::abs(static_cast<double>(row[j])); });
+  want_after.add(n, [&](std::size_t j) { return std::abs(static_cast<double>(want[j])); });
+  std::vector<std::uint8_t> bits(bitmask_bytes(first + n), 0), want_bits(bits.size(), 0);
+  set_bits_of_nonzero(want, first, want_bits.data());
+  std::vector<std::uint32_t> work(rank_keep_work_size(n));
+  std::vector<float> out = row;
+  const KeepTally tally{&before, &after, bits.data()};
+  keep_by_rank(out, u, p, kRivals, first, work, &tally, isa);
+  for (std::size_t j = 0; j < n; ++j)
+    EXPECT_EQ(std::bit_cast<std::uint32_t>(out[j]), std::bit_cast<std::uint32_t>(want[j])) << j;
+  // Zeros up to the next lane 0, where every lane can be compared: a sum left at another lane
+  // has no lanes to show.
+  const std::size_t to_lane_0 = (LaneSum::kLanes - (earlier_terms + n) % LaneSum::kLanes) % LaneSum::kLanes;
+  for (LaneSum* sum : {&before, &after, &want_before, &want_after}) sum->add(to_lane_0, [](std::size_t) { return 0.0; });
+  for (auto [got, expected] : {std::pair{&before, &want_before}, std::pair{&after, &want_after}}) {
+    ASSERT_NE(got->lanes_at_first(), nullptr);
+    for (std::size_t k = 0; k < LaneSum::kLanes; ++k)
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(got->lanes_at_first()[k]),
+                std::bit_cast<std::uint64_t>(expected->lanes_at_first()[k])) << "lane " << k;
+  }
+  EXPECT_EQ(bits, want_bits);
+}
+
+// On every instruction set this machine has: each must give the same bits, with a tally or
+// without (the tally is checked where `first` leaves its bits a small buffer).
 std::vector<float> kept(const std::vector<float>& row, const std::vector<float>& u, RankProbability p,
                         std::uint64_t first = 0) {
   std::optional<std::vector<float>> result;
   for (x86::Isa isa : test::runnable_isas()) {
     std::vector<std::uint32_t> work(rank_keep_work_size(row.size()));
     std::vector<float> out = row;
-    keep_by_rank(out, u, p, kRivals, first, work, isa);
-    if (!result) {
-      result = out;
-      continue;
-    }
+    keep_by_rank(out, u, p, kRivals, first, work, nullptr, isa);
+    if (!result) result = out;
     for (std::size_t j = 0; j < row.size(); ++j)  // bits: NaN and the sign of zero count
       EXPECT_EQ(std::bit_cast<std::uint32_t>(out[j]), std::bit_cast<std::uint32_t>((*result)[j]))
           << j << " isa " << static_cast<int>(isa);
+    if (first + row.size() <= (std::uint64_t{1} << 20)) {
+      SCOPED_TRACE(testing::Message() << "tally, isa " << static_cast<int>(isa) << " first " << first);
+      expect_tally(row, u, p, first, isa, *result);
+    }
   }
   return *result;
 }
@@ -119,8 +155,9 @@ TEST(RankKeep, RowsMatchTheDefinition) {
       const RankProbability p = della(n, epsilon);
       for (const std::vector<float>& row : {spread, clustered, half_zero, heavy_tail, odd}) {
         const std::vector<float> u = draws.uniforms(n);
-        const std::uint64_t first = draws.next();
-        EXPECT_EQ(kept(row, u, p, first), reference(row, u, p, first)) << n << " " << epsilon;
+        // Counters anywhere, and ones whose tallied bits fit a small buffer.
+        for (const std::uint64_t first : {std::uint64_t{draws.next()}, std::uint64_t{draws.next() % 50000}})
+          EXPECT_EQ(kept(row, u, p, first), reference(row, u, p, first)) << n << " " << epsilon;
       }
     }
   }
