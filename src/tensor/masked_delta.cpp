@@ -87,10 +87,11 @@ WELD_TARGET_LANES std::size_t random_keep_l1_fused(const std::byte* x, const std
   const __m512 keep_v = _mm512_set1_ps(keep);
   __m512d before = _mm512_loadu_pd(before_lanes), after = _mm512_loadu_pd(after_lanes);
   std::size_t j = 0;
+  CounterRng::LaneDraws draws(rng, begin);
   for (; j + 16 <= n; j += 16) {
     const Lanes d = lanes_detail::load16<T>(x + j * size, 0xffff) - lanes_detail::load16<T>(b + j * size, 0xffff);
     Lanes u;
-    rng.draw_lanes(begin + j, u);
+    draws.next(u);
     const __mmask16 kept = _mm512_cmp_ps_mask(u, keep_v, _CMP_LT_OQ);
     keep_l1_block(_mm512_castps_si512(d), kept, before, after, bits + j / 8);
   }

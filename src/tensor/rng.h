@@ -84,14 +84,29 @@ class CounterRng {
       for (std::size_t j = 0; j < kLaneWidth; ++j) out[j] = draw(first + j);
       return;
     }
-    using Words = std::uint64_t __attribute__((vector_size(64)));
-    using Halves = std::uint32_t __attribute__((vector_size(64)));
-    static_assert(std::endian::native == std::endian::little, "a word's low half comes first");
-    Words word = stream_ + (first / 2 + Words{0, 1, 2, 3, 4, 5, 6, 7}) * kGamma;
-    rng_detail::mix_in_place(word);
-    const Halves draws = reinterpret_cast<Halves>(word) >> 8;  // below 2^24: exact as int32 and float
-    out = __builtin_convertvector(reinterpret_cast<LaneBits>(draws), Lanes) * (1.0f / 16777216.0f);
+    LaneDraws(*this, first).next(out);
   }
+  // draw_lanes(first), draw_lanes(first + 16), ... in turn, from an even `first`: the words'
+  // counter products carried from step to step, so that a step multiplies twice, not three
+  // times (DARE's L1 pass, BM_family_lanes/dare_linear/0: about 6% less time).
+  class LaneDraws {
+   public:
+    [[gnu::always_inline]] LaneDraws(const CounterRng& rng, std::uint64_t first) noexcept
+        : word_(rng.stream_ + (first / 2 + Words{0, 1, 2, 3, 4, 5, 6, 7}) * kGamma) {}
+    [[gnu::always_inline]] void next(Lanes& out) noexcept {
+      using Halves = std::uint32_t __attribute__((vector_size(64)));
+      static_assert(std::endian::native == std::endian::little, "a word's low half comes first");
+      Words word = word_;
+      word_ += kLaneWidth / 2 * kGamma;
+      rng_detail::mix_in_place(word);
+      const Halves draws = reinterpret_cast<Halves>(word) >> 8;  // below 2^24: exact as int32 and float
+      out = __builtin_convertvector(reinterpret_cast<LaneBits>(draws), Lanes) * (1.0f / 16777216.0f);
+    }
+
+   private:
+    using Words = std::uint64_t __attribute__((vector_size(64)));
+    Words word_;
+  };
 
  private:
   static constexpr std::uint64_t kGamma = 0x9e3779b97f4a7c15ull;  // splitmix64's increment

@@ -137,6 +137,21 @@ TEST(CounterRng, DrawLanesGivesTheValuesOfDrawFromAnyStart) {
   }
 }
 
+TEST(CounterRng, LaneDrawsStepsThroughTheDrawsFromAnEvenStart) {
+  const CounterRng rng(7, "draws");
+  for (std::uint64_t first : {0ull, 2ull, 123456790ull, (1ull << 40) + 2, ~0ull - 63}) {
+    CounterRng::LaneDraws draws(rng, first);
+    for (std::uint64_t step = 0; step < 4; ++step) {
+      Lanes lanes;
+      draws.next(lanes);
+      for (std::size_t j = 0; j < kLaneWidth; ++j) {
+        const std::uint64_t i = first + step * kLaneWidth + j;
+        ASSERT_EQ(lanes[j], rng.draw(i)) << first << " step " << step << " + " << j;
+      }
+    }
+  }
+}
+
 // Both halves of a word are fair coins for any keep probability, and independent of each
 // other and of the next word's halves: the sparsifiers draw neighbouring elements from them.
 TEST(CounterRng, DrawsAreUniformAndNeighboursIndependent) {
