@@ -203,10 +203,11 @@ void TaskVectorSparsifier::add_l1_norms_lanes(const std::byte* x, const std::byt
                                               std::uint64_t begin, std::size_t n, LaneSum& before, LaneSum& after,
                                               Scratch& scratch) {
   WELD_CHECK(l1_rescale_ && has_fused_l1_pass() && begin % l1_pass_unit() == 0);
-  if (pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
+  const bool bits = method_ != Sparsifier::kRandom || n_ <= kMaxRandomBitsElements;
+  if (bits && pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
   if (method_ == Sparsifier::kRandom) {
-    random_keep_l1_lanes(x, b, dtype, rng_, static_cast<float>(args_.density), begin, n, pending_bits_.data(), before,
-                         after);
+    random_keep_l1_lanes(x, b, dtype, rng_, static_cast<float>(args_.density), begin, n,
+                         bits ? pending_bits_.data() : nullptr, before, after);
     return;
   }
   // della_magprune: the steps of the tile path on the task vector taken from the bytes.

@@ -173,7 +173,12 @@ class TaskVectorSparsifier {
     return method_ == Sparsifier::kDellaMagprune && args_.row_length ? args_.row_length : 1;
   }
   // add_l1_norms() from the inputs' own bytes (tensor/lanes.h). REQUIRES: has_fused_l1_pass(),
-  // begin and n multiples of l1_pass_unit() (n may end the tensor).
+  // begin and n multiples of l1_pass_unit() (n may end the tensor). The random sparsifier of a
+  // tensor of more than kMaxRandomBitsElements keeps no bits: its merge pass draws again
+  // (LaneMask::Kind::kDraws, the same elements), so that what a tensor holds between its
+  // passes stays at most 2 MB per fine-tune, whatever the vocabulary (a 128256 x 4096
+  // embedding would take 66 MB). Reading bits is the faster merge pass, for the rest.
+  static constexpr std::uint64_t kMaxRandomBitsElements = std::uint64_t{1} << 24;
   void add_l1_norms_lanes(const std::byte* x, const std::byte* b, DType dtype, std::uint64_t begin, std::size_t n,
                           LaneSum& before, LaneSum& after, Scratch& scratch);
 
@@ -208,7 +213,7 @@ class TaskVectorSparsifier {
   std::uint64_t first_kept_ = 0;
   std::uint64_t first_dropped_ = std::numeric_limits<std::uint64_t>::max();
 
-  std::vector<std::uint8_t> pending_bits_;  // random, della_magprune: filled by add_l1_norms()
+  std::vector<std::uint8_t> pending_bits_;  // della_magprune, random on tiles: filled by add_l1_norms()
   std::vector<std::uint8_t> kept_bits_;     // and read by mask() once set_l1_norms() is called
 
   void mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept;

@@ -29,7 +29,7 @@ void random_keep_l1_scalar(const float* x, const float* b, const float* u, float
     const std::size_t j = first + k;
     return u[j] < keep ? std::abs(static_cast<double>(x[j] - b[j])) : 0.0;
   });
-  for (std::size_t j = first; j < last; ++j) {
+  for (std::size_t j = first; bits && j < last; ++j) {
     const std::uint64_t i = begin + j;
     if (u[j] < keep && !is_plus_zero(x[j] - b[j])) bits[i / 8] = static_cast<std::uint8_t>(bits[i / 8] | 1u << (i % 8));
   }
@@ -47,8 +47,9 @@ void masked_weighted_delta_scalar(const float* x, const float* b, const std::uin
 
 #if defined(__x86_64__)
 // The L1 terms of 16 elements of d with the kept ones in `kept`, to the eight double lanes in
-// element order (the first eight, then the next eight), as LaneSum adds them, and their bits
-// (two whole bytes).
+// element order (the first eight, then the next eight), as LaneSum adds them, and with kBits
+// their bits (two whole bytes).
+template <bool kBits = true>
 __attribute__((target("avx512f,avx512bw"), always_inline)) inline void keep_l1_block(
     __m512i d, __mmask16 kept, __m512d& before, __m512d& after, std::uint8_t* bits) noexcept {
   const __m512 abs_d = _mm512_castsi512_ps(_mm512_and_si512(d, _mm512_set1_epi32(0x7fffffff)));
@@ -57,8 +58,10 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) inline void keep_l1_b
   before = _mm512_add_pd(before, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_d), 1))));
   after = _mm512_add_pd(after, _mm512_cvtps_pd(_mm512_castps512_ps256(abs_kept)));
   after = _mm512_add_pd(after, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_kept), 1))));
-  const auto set = static_cast<std::uint16_t>(_mm512_mask_test_epi32_mask(kept, d, d));
-  __builtin_memcpy(bits, &set, sizeof set);
+  if constexpr (kBits) {
+    const auto set = static_cast<std::uint16_t>(_mm512_mask_test_epi32_mask(kept, d, d));
+    __builtin_memcpy(bits, &set, sizeof set);
+  }
 }
 
 __attribute__((target("avx512f,avx512bw"))) std::size_t random_keep_l1_avx512(
@@ -77,8 +80,9 @@ __attribute__((target("avx512f,avx512bw"))) std::size_t random_keep_l1_avx512(
   return j;
 }
 
-// The same from the inputs' bytes, drawing in registers. REQUIRES: begin is even.
-template <DType T>
+// The same from the inputs' bytes, drawing in registers; without kBits the sums only (bits is
+// null). REQUIRES: begin is even.
+template <DType T, bool kBits>
 WELD_TARGET_LANES std::size_t random_keep_l1_fused(const std::byte* x, const std::byte* b, const CounterRng& rng,
                                                    float keep, std::uint64_t begin, std::size_t n,
                                                    std::uint8_t* bits, double* before_lanes,
@@ -93,11 +97,18 @@ WELD_TARGET_LANES std::size_t random_keep_l1_fused(const std::byte* x, const std
     Lanes u;
     draws.next(u);
     const __mmask16 kept = _mm512_cmp_ps_mask(u, keep_v, _CMP_LT_OQ);
-    keep_l1_block(_mm512_castps_si512(d), kept, before, after, bits + j / 8);
+    keep_l1_block<kBits>(_mm512_castps_si512(d), kept, before, after, kBits ? bits + j / 8 : nullptr);
   }
   _mm512_storeu_pd(before_lanes, before);
   _mm512_storeu_pd(after_lanes, after);
   return j;
+}
+
+template <bool kBits>
+auto fused_random_keep_l1(DType dtype) noexcept {
+  return dtype == DType::kBF16  ? random_keep_l1_fused<DType::kBF16, kBits>
+         : dtype == DType::kF16 ? random_keep_l1_fused<DType::kF16, kBits>
+                                : random_keep_l1_fused<DType::kF32, kBits>;
 }
 
 // 32-bit word j of out = (bits of x[j] - b[j]) & keep ^ flip, from the inputs' bytes.
@@ -269,11 +280,9 @@ void random_keep_l1_lanes(const std::byte* x, const std::byte* b, DType dtype, c
   double* after_lanes = after.lanes_at_first();
   if (before_lanes && after_lanes && lanes_are_fused()) {
     const std::size_t size = dtype_size(dtype);
-    const auto body = dtype == DType::kBF16  ? random_keep_l1_fused<DType::kBF16>
-                      : dtype == DType::kF16 ? random_keep_l1_fused<DType::kF16>
-                                             : random_keep_l1_fused<DType::kF32>;
-    j += body(x + j * size, b + j * size, rng, keep, begin + j, n - j, bits + (begin + j) / 8, before_lanes,
-              after_lanes);
+    const auto body = bits ? fused_random_keep_l1<true>(dtype) : fused_random_keep_l1<false>(dtype);
+    j += body(x + j * size, b + j * size, rng, keep, begin + j, n - j, bits ? bits + (begin + j) / 8 : nullptr,
+              before_lanes, after_lanes);
   }
 #endif
   random_keep_l1_converted(x, b, dtype, rng, keep, begin, j, n, bits, before, after);

@@ -28,7 +28,8 @@ void random_keep_l1(const float* x, const float* b, const float* u, float keep, 
 // random_keep_l1 on the fused path (tensor/lanes.h): x and b are elements [begin, begin + n)
 // in the inputs' own dtype (BF16, F16 or F32), and u[j] = rng.draw(begin + j), drawn in
 // registers. The same sums and bits (without lanes_are_fused(), through the scalar
-// reference). REQUIRES: is_lane_dtype(dtype).
+// reference); with bits null the sums only, for a merge pass that draws u again.
+// REQUIRES: is_lane_dtype(dtype).
 void random_keep_l1_lanes(const std::byte* x, const std::byte* b, DType dtype, const CounterRng& rng, float keep,
                           std::uint64_t begin, std::size_t n, std::uint8_t* bits, LaneSum& before,
                           LaneSum& after) noexcept;

@@ -92,7 +92,7 @@ class CounterRng {
   class LaneDraws {
    public:
     [[gnu::always_inline]] LaneDraws(const CounterRng& rng, std::uint64_t first) noexcept
-        : word_(rng.stream_ + (first / 2 + Words{0, 1, 2, 3, 4, 5, 6, 7}) * kGamma) {}
+        : word_(rng.stream_ + first / 2 * kGamma + Words{0, 1, 2, 3, 4, 5, 6, 7} * kGamma) {}
     [[gnu::always_inline]] void next(Lanes& out) noexcept {
       using Halves = std::uint32_t __attribute__((vector_size(64)));
       static_assert(std::endian::native == std::endian::little, "a word's low half comes first");

@@ -1,10 +1,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
+#include "methods/scratch.h"
 #include "methods/sparsify.h"
+#include "tensor/convert.h"
+#include "tensor/lane_sum.h"
+#include "tensor/lanes.h"
 #include "util/error.h"
 
 namespace weld {
@@ -122,6 +128,65 @@ TEST(Sparsify, DellaRowOfOneKeepsWithProbabilityDensity) {
     kept += out[0] != 0.0f;
   }
   EXPECT_NEAR(kept / 4000, 0.4, 0.03);
+}
+
+// out = mask(d) for d = elements [0, n) of a task vector, 16 at a time, as the fused merge pass
+// applies it. REQUIRES: n a multiple of 16.
+WELD_TARGET_LANES void apply_lane_mask(const LaneMask& mask, const float* d, std::size_t n, float* out) {
+  for (std::size_t j = 0; j < n; j += kLaneWidth) {
+    Lanes lanes;
+    std::memcpy(&lanes, d + j, sizeof lanes);
+    mask.apply(lanes, j);
+    std::memcpy(out + j, &lanes, sizeof lanes);
+  }
+}
+
+// The fused L1 pass of a tensor too large to keep its random mask's bits leaves the merge pass
+// to draw again: the same sums, and the same elements kept and rescaled, as with the bits.
+TEST(Sparsify, RandomMaskOfALargeTensorDrawsAgainToTheSameValues) {
+  if (!lanes_are_fused()) GTEST_SKIP() << "no fused path on this machine";
+  constexpr std::size_t n = 4096;
+  std::vector<float> x(n), b(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    b[j] = std::sin(0.37f * static_cast<float>(j));
+    x[j] = j % 7 == 0 ? b[j] : b[j] + 0.01f * std::cos(1.3f * static_cast<float>(j));  // some d exactly 0
+  }
+  std::vector<std::byte> xs(2 * n), bs(2 * n);
+  from_f32(DType::kBF16, x.data(), xs.data(), n);
+  from_f32(DType::kBF16, b.data(), bs.data(), n);
+  to_f32(DType::kBF16, xs.data(), x.data(), n);
+  to_f32(DType::kBF16, bs.data(), b.data(), n);
+  std::vector<float> d(n);
+  for (std::size_t j = 0; j < n; ++j) d[j] = x[j] - b[j];
+
+  SparsifyArgs a = args(0.3);
+  a.rescale = true;
+  TaskVectorSparsifier small(Sparsifier::kRandom, a, n);
+  TaskVectorSparsifier large(Sparsifier::kRandom, a, TaskVectorSparsifier::kMaxRandomBitsElements + n);
+  std::vector<float> out_small(n), out_large(n);
+  for (auto [s, out] : {std::pair{&small, &out_small}, std::pair{&large, &out_large}}) {
+    LaneSum before, after;
+    Scratch scratch;
+    s->add_l1_norms_lanes(xs.data(), bs.data(), DType::kBF16, 0, n, before, after, scratch);
+    s->set_l1_norms(before.value(), after.value());
+    ASSERT_GT(before.value(), after.value());
+    const std::optional<LaneMask> mask = s->lane_mask();
+    ASSERT_TRUE(mask);
+    EXPECT_EQ(mask->kind, s == &small ? LaneMask::Kind::kBits : LaneMask::Kind::kDraws);
+    apply_lane_mask(*mask, d.data(), n, out->data());
+  }
+  std::vector<float> reference = d;
+  Scratch scratch;
+  small.mask(reference, 0, scratch);
+  small.rescale(reference);
+  std::size_t kept = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    ASSERT_EQ(std::bit_cast<std::uint32_t>(out_large[j]), std::bit_cast<std::uint32_t>(out_small[j])) << j;
+    ASSERT_EQ(std::bit_cast<std::uint32_t>(out_small[j]), std::bit_cast<std::uint32_t>(reference[j])) << j;
+    kept += out_small[j] != 0.0f;
+  }
+  EXPECT_GT(kept, n / 5);
+  EXPECT_LT(kept, n * 2 / 5);
 }
 
 }  // namespace
