@@ -64,6 +64,8 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) inline void keep_l1_b
   }
 }
 
+// Without kBits the sums only (bits is null).
+template <bool kBits>
 __attribute__((target("avx512f,avx512bw"))) std::size_t random_keep_l1_avx512(
     const float* x, const float* b, const float* u, float keep, std::size_t n, std::uint8_t* bits,
     double* before_lanes, double* after_lanes) noexcept {
@@ -73,7 +75,7 @@ __attribute__((target("avx512f,avx512bw"))) std::size_t random_keep_l1_avx512(
   for (; j + 16 <= n; j += 16) {
     const __m512i d = _mm512_castps_si512(_mm512_sub_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(b + j)));
     const __mmask16 kept = _mm512_cmp_ps_mask(_mm512_loadu_ps(u + j), keep_v, _CMP_LT_OQ);
-    keep_l1_block(d, kept, before, after, bits + j / 8);
+    keep_l1_block<kBits>(d, kept, before, after, kBits ? bits + j / 8 : nullptr);
   }
   _mm512_storeu_pd(before_lanes, before);
   _mm512_storeu_pd(after_lanes, after);
@@ -151,6 +153,7 @@ __attribute__((target("avx512f,avx512bw"))) std::size_t masked_weighted_delta_av
 }
 
 // The same with eight elements a step: one byte of bits, and the eight lanes as two halves.
+template <bool kBits>
 __attribute__((target("avx2"))) std::size_t random_keep_l1_avx2(const float* x, const float* b, const float* u,
                                                                  float keep, std::size_t n, std::uint8_t* bits,
                                                                  double* before_lanes, double* after_lanes) noexcept {
@@ -168,8 +171,10 @@ __attribute__((target("avx2"))) std::size_t random_keep_l1_avx2(const float* x, 
     before_high = _mm256_add_pd(before_high, _mm256_cvtps_pd(_mm256_extractf128_ps(abs_d, 1)));
     after_low = _mm256_add_pd(after_low, _mm256_cvtps_pd(_mm256_castps256_ps128(abs_kept)));
     after_high = _mm256_add_pd(after_high, _mm256_cvtps_pd(_mm256_extractf128_ps(abs_kept, 1)));
-    const __m256 plus_zero = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(d), _mm256_setzero_si256()));
-    bits[j / 8] = static_cast<std::uint8_t>(_mm256_movemask_ps(_mm256_andnot_ps(plus_zero, kept)));
+    if constexpr (kBits) {
+      const __m256 plus_zero = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(d), _mm256_setzero_si256()));
+      bits[j / 8] = static_cast<std::uint8_t>(_mm256_movemask_ps(_mm256_andnot_ps(plus_zero, kept)));
+    }
   }
   _mm256_storeu_pd(before_lanes, before_low);
   _mm256_storeu_pd(before_lanes + 4, before_high);
@@ -260,8 +265,10 @@ void random_keep_l1(const float* x, const float* b, const float* u, float keep, 
   double* before_lanes = before.lanes_at_first();
   double* after_lanes = after.lanes_at_first();
   if (isa != x86::Isa::kScalar && before_lanes && after_lanes) {
-    const auto body = isa == x86::Isa::kAvx512 ? random_keep_l1_avx512 : random_keep_l1_avx2;
-    j += body(x + j, b + j, u + j, keep, n - j, bits + (begin + j) / 8, before_lanes, after_lanes);
+    const auto body = isa == x86::Isa::kAvx512 ? (bits ? random_keep_l1_avx512<true> : random_keep_l1_avx512<false>)
+                      : bits                    ? random_keep_l1_avx2<true>
+                                                : random_keep_l1_avx2<false>;
+    j += body(x + j, b + j, u + j, keep, n - j, bits ? bits + (begin + j) / 8 : nullptr, before_lanes, after_lanes);
   }
 #else
   (void)isa;

@@ -19,8 +19,8 @@ namespace weld {
 // The L1 pass of the random mask over elements [begin, begin + n) of a task vector: with
 // d[j] = x[j] - b[j], element begin + j is kept when u[j] < keep. Adds |d[j]| to `before` and
 // |d[j]| or 0 (kept or not) to `after`, as their next n terms, and sets the bit (as in
-// tensor/bitmask.h) of every kept element whose d is not +0. Tests pass each instruction set
-// in turn (REQUIRES: isa <= x86::detected_isa()).
+// tensor/bitmask.h) of every kept element whose d is not +0; with bits null the sums only.
+// Tests pass each instruction set in turn (REQUIRES: isa <= x86::detected_isa()).
 void random_keep_l1(const float* x, const float* b, const float* u, float keep, std::uint64_t begin,
                     std::size_t n, std::uint8_t* bits, LaneSum& before, LaneSum& after,
                     x86::Isa isa = x86::detected_isa()) noexcept;

@@ -70,24 +70,26 @@ TEST(RandomKeepL1, GivesTheStepsNormsAndBitsOnEveryInstructionSet) {
   TaskVector t = task_vector();
   t.x[17] = 1.0f;  // NaN would make both norms NaN: it has a test of its own
   const L1Pass expected = by_steps(t);
-  for (x86::Isa isa : test::runnable_isas()) {
-    LaneSum before, after;
-    std::vector<std::uint8_t> bits(bitmask_bytes(kN), 0);
-    for (std::size_t p = 0; p + 1 < std::size(kCuts); ++p)
-      random_keep_l1(t.x.data() + kCuts[p], t.b.data() + kCuts[p], t.u.data() + kCuts[p], kKeep, kCuts[p],
-                     kCuts[p + 1] - kCuts[p], bits.data(), before, after, isa);
-    EXPECT_EQ(std::bit_cast<std::uint64_t>(before.value()), std::bit_cast<std::uint64_t>(expected.before))
-        << static_cast<int>(isa);
-    EXPECT_EQ(std::bit_cast<std::uint64_t>(after.value()), std::bit_cast<std::uint64_t>(expected.after))
-        << static_cast<int>(isa);
-    EXPECT_EQ(bits, expected.bits) << static_cast<int>(isa);
-    for (std::size_t at : {0u, 50u, 150u}) {
-      EXPECT_FALSE(bit(bits, at + 5)) << at;  // kept, but d = +0
-      EXPECT_TRUE(bit(bits, at + 6)) << at;   // kept, d = -0
-      EXPECT_FALSE(bit(bits, at + 40)) << at;  // dropped
-      EXPECT_TRUE(bit(bits, at + 41)) << at;   // kept subnormal
+  for (x86::Isa isa : test::runnable_isas())
+    for (const bool with_bits : {true, false}) {  // without: the same norms, no bits written
+      LaneSum before, after;
+      std::vector<std::uint8_t> bits(bitmask_bytes(kN), 0);
+      for (std::size_t p = 0; p + 1 < std::size(kCuts); ++p)
+        random_keep_l1(t.x.data() + kCuts[p], t.b.data() + kCuts[p], t.u.data() + kCuts[p], kKeep, kCuts[p],
+                       kCuts[p + 1] - kCuts[p], with_bits ? bits.data() : nullptr, before, after, isa);
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(before.value()), std::bit_cast<std::uint64_t>(expected.before))
+          << static_cast<int>(isa) << with_bits;
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(after.value()), std::bit_cast<std::uint64_t>(expected.after))
+          << static_cast<int>(isa) << with_bits;
+      if (!with_bits) continue;
+      EXPECT_EQ(bits, expected.bits) << static_cast<int>(isa);
+      for (std::size_t at : {0u, 50u, 150u}) {
+        EXPECT_FALSE(bit(bits, at + 5)) << at;  // kept, but d = +0
+        EXPECT_TRUE(bit(bits, at + 6)) << at;   // kept, d = -0
+        EXPECT_FALSE(bit(bits, at + 40)) << at;  // dropped
+        EXPECT_TRUE(bit(bits, at + 41)) << at;   // kept subnormal
+      }
     }
-  }
 }
 
 // From the inputs' bytes, drawing in registers: the sums and bits of the f32 kernel given the
