@@ -163,22 +163,27 @@ void TaskVectorSparsifier::set_l1_norms(double before, double after) {
 void TaskVectorSparsifier::add_l1_norms(const float* x, const float* b, std::uint64_t begin, std::size_t n,
                                         LaneSum& before, LaneSum& after, Scratch& scratch) {
   WELD_CHECK(l1_rescale_);
-  const bool random = method_ == Sparsifier::kRandom || method_ == Sparsifier::kDellaMagprune;
-  if (random && pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
   if (method_ == Sparsifier::kRandom) {
     // One fused sweep per block of draws (a block of them stays in L1).
+    std::uint8_t* bits = pending_bits();
     const auto keep = static_cast<float>(args_.density);
     for (std::size_t first = 0; first < n; first += kDrawBlock) {
       const std::size_t m = std::min(kDrawBlock, n - first);
       const std::span<float> u = scratch.floats(kUniformSlot, m);
       rng_.fill_draws(begin + first, u.data(), m);
-      random_keep_l1(x + first, b + first, u.data(), keep, begin + first, m, pending_bits_.data(), before, after);
+      random_keep_l1(x + first, b + first, u.data(), keep, begin + first, m, bits, before, after);
     }
     return;
   }
   add_l1_norms_by_blocks(begin, n, before, after, scratch, [&](std::size_t first, std::span<float> d) {
     masked_weighted_delta(x + first, b + first, nullptr, begin + first, std::nullopt, 1.0f, d.data(), d.size());
   });
+}
+
+std::uint8_t* TaskVectorSparsifier::pending_bits() {
+  if (n_ > kMaxRandomBitsElements) return nullptr;
+  if (pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
+  return pending_bits_.data();
 }
 
 void TaskVectorSparsifier::add_l1_norms_by_blocks(
@@ -189,7 +194,7 @@ void TaskVectorSparsifier::add_l1_norms_by_blocks(
     const std::span<float> d = scratch.floats(kDeltaSlot, std::min(block, n - first));
     task_vector(first, d);
     if (method_ == Sparsifier::kDellaMagprune) {
-      const KeepTally tally{&before, &after, pending_bits_.data()};
+      const KeepTally tally{&before, &after, pending_bits()};
       keep_della_rows(d, begin + first, scratch, &tally);
       continue;
     }
@@ -203,11 +208,9 @@ void TaskVectorSparsifier::add_l1_norms_lanes(const std::byte* x, const std::byt
                                               std::uint64_t begin, std::size_t n, LaneSum& before, LaneSum& after,
                                               Scratch& scratch) {
   WELD_CHECK(l1_rescale_ && has_fused_l1_pass() && begin % l1_pass_unit() == 0);
-  const bool bits = method_ != Sparsifier::kRandom || n_ <= kMaxRandomBitsElements;
-  if (bits && pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
   if (method_ == Sparsifier::kRandom) {
-    random_keep_l1_lanes(x, b, dtype, rng_, static_cast<float>(args_.density), begin, n,
-                         bits ? pending_bits_.data() : nullptr, before, after);
+    random_keep_l1_lanes(x, b, dtype, rng_, static_cast<float>(args_.density), begin, n, pending_bits(), before,
+                         after);
     return;
   }
   // della_magprune: the steps of the tile path on the task vector taken from the bytes.

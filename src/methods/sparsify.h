@@ -159,7 +159,7 @@ class TaskVectorSparsifier {
   // element once, in order: adds their L1 norms before and after the mask to `before` and
   // `after`. The random sparsifiers also remember which elements survived (a bit each), so
   // that the merge reads the bits instead of drawing (and, for della_magprune, ranking rows)
-  // again. REQUIRES: needs_l1_norms().
+  // again, for tensors of up to kMaxRandomBitsElements (below). REQUIRES: needs_l1_norms().
   void add_l1_norms(const float* x, const float* b, std::uint64_t begin, std::size_t n, LaneSum& before,
                     LaneSum& after, Scratch& scratch);
   // Whether add_l1_norms_lanes() can make the L1 pass: the random sparsifier draws in
@@ -173,9 +173,10 @@ class TaskVectorSparsifier {
     return method_ == Sparsifier::kDellaMagprune && args_.row_length ? args_.row_length : 1;
   }
   // add_l1_norms() from the inputs' own bytes (tensor/lanes.h). REQUIRES: has_fused_l1_pass(),
-  // begin and n multiples of l1_pass_unit() (n may end the tensor). The random sparsifier of a
-  // tensor of more than kMaxRandomBitsElements keeps no bits: its merge pass draws again
-  // (LaneMask::Kind::kDraws, the same elements), so that what a tensor holds between its
+  // begin and n multiples of l1_pass_unit() (n may end the tensor). The random sparsifiers of
+  // a tensor of more than kMaxRandomBitsElements keep no bits, on either path: the merge pass
+  // draws again (LaneMask::Kind::kDraws, or mask() on tiles; della_magprune also ranks its
+  // rows again, on tiles: the same elements), so that what a tensor holds between its
   // passes stays at most 2 MB per fine-tune, whatever the vocabulary (a 128256 x 4096
   // embedding would take 66 MB). Reading bits is the faster merge pass, for the rest.
   static constexpr std::uint64_t kMaxRandomBitsElements = std::uint64_t{1} << 24;
@@ -216,6 +217,9 @@ class TaskVectorSparsifier {
   std::vector<std::uint8_t> pending_bits_;  // della_magprune, random on tiles: filled by add_l1_norms()
   std::vector<std::uint8_t> kept_bits_;     // and read by mask() once set_l1_norms() is called
 
+  // Where the L1 pass of a random sparsifier sets the bits of its mask (add_l1_norms): none
+  // above kMaxRandomBitsElements.
+  std::uint8_t* pending_bits();
   void mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept;
   // mask() for della_magprune, on whole rows; with a tally, it also makes the L1 pass's steps
   // for them in the same sweep (tensor/rank_keep.h).

@@ -59,7 +59,8 @@ void keep_scalar(const KeepPass& pass, std::size_t from, std::size_t to, const C
       const double magnitude = std::abs(static_cast<double>(value));
       pass.before[j % LaneSum::kLanes] += magnitude;
       pass.after[j % LaneSum::kLanes] += dropped ? 0.0 : magnitude;
-      if (!dropped && std::bit_cast<std::uint32_t>(value) != 0) or_bits(pass.kept, pass.kept_first + j, 1, 1);
+      if (pass.kept && !dropped && std::bit_cast<std::uint32_t>(value) != 0)
+        or_bits(pass.kept, pass.kept_first + j, 1, 1);
     }
   }
 }

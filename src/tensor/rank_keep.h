@@ -33,7 +33,7 @@ struct RankProbability {
 // before and after the test, as the next row.size() terms of each sum (|row[j]| in double,
 // added as LaneSum::add adds them, to the bit), and the bits of the elements that survive
 // (set where the value left is not +0, as set_bits_of_nonzero sets them), bit first + j for
-// element j.
+// element j, unless `kept` is null.
 struct KeepTally {
   LaneSum* before;
   LaneSum* after;

@@ -72,7 +72,7 @@ __attribute__((target("avx2"))) std::size_t keep_avx2(const KeepPass pass, std::
           after_high,
           _mm256_andnot_pd(_mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(cleared, 1))), high));
       const auto kept = static_cast<std::uint32_t>(~_mm256_movemask_ps(_mm256_castsi256_ps(cleared)));
-      or_bits(pass.kept, pass.kept_first + j, kept, 8);
+      if (pass.kept) or_bits(pass.kept, pass.kept_first + j, kept, 8);
     }
   }
   if constexpr (kTally) {
@@ -126,7 +126,7 @@ __attribute__((target("avx512f"))) std::size_t keep_avx512(const KeepPass pass, 
       // A dropped element adds +0, which leaves a lane (never -0) as it was.
       after = _mm512_mask_add_pd(after, static_cast<__mmask8>(kept), after, low);
       after = _mm512_mask_add_pd(after, static_cast<__mmask8>(kept >> 8), after, high);
-      or_bits(pass.kept, pass.kept_first + j, kept, 16);
+      if (pass.kept) or_bits(pass.kept, pass.kept_first + j, kept, 16);
     }
     _mm512_mask_storeu_ps(pass.row + j, dropped, _mm512_setzero_ps());
   }

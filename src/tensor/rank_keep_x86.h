@@ -17,7 +17,7 @@ namespace weld {
 // `reject_below` is rejected and left to the scalar body. Zeros (key 0) are left as they are.
 // With `before` set, the tally too: |row[j]| before the test goes to before[j % 8] and after
 // it to after[j % 8], and the bit of each element whose value left is not +0 is set in
-// `kept`, element j at bit kept_first + j.
+// `kept` (when not null), element j at bit kept_first + j.
 struct KeepPass {
   const std::uint32_t* keys;
   const float* u;

@@ -141,52 +141,88 @@ WELD_TARGET_LANES void apply_lane_mask(const LaneMask& mask, const float* d, std
   }
 }
 
-// The fused L1 pass of a tensor too large to keep its random mask's bits leaves the merge pass
-// to draw again: the same sums, and the same elements kept and rescaled, as with the bits.
-TEST(Sparsify, RandomMaskOfALargeTensorDrawsAgainToTheSameValues) {
-  if (!lanes_are_fused()) GTEST_SKIP() << "no fused path on this machine";
-  constexpr std::size_t n = 4096;
-  std::vector<float> x(n), b(n);
-  for (std::size_t j = 0; j < n; ++j) {
-    b[j] = std::sin(0.37f * static_cast<float>(j));
-    x[j] = j % 7 == 0 ? b[j] : b[j] + 0.01f * std::cos(1.3f * static_cast<float>(j));  // some d exactly 0
-  }
-  std::vector<std::byte> xs(2 * n), bs(2 * n);
-  from_f32(DType::kBF16, x.data(), xs.data(), n);
-  from_f32(DType::kBF16, b.data(), bs.data(), n);
-  to_f32(DType::kBF16, xs.data(), x.data(), n);
-  to_f32(DType::kBF16, bs.data(), b.data(), n);
-  std::vector<float> d(n);
-  for (std::size_t j = 0; j < n; ++j) d[j] = x[j] - b[j];
+// A task vector of n elements as the merge sees it from bf16 inputs, some d exactly 0.
+struct Bf16TaskVector {
+  std::vector<std::byte> xs, bs;  // the inputs' bytes
+  std::vector<float> x, b, d;     // their values, and d = x - b
+};
 
-  SparsifyArgs a = args(0.3);
-  a.rescale = true;
-  TaskVectorSparsifier small(Sparsifier::kRandom, a, n);
-  TaskVectorSparsifier large(Sparsifier::kRandom, a, TaskVectorSparsifier::kMaxRandomBitsElements + n);
-  std::vector<float> out_small(n), out_large(n);
-  for (auto [s, out] : {std::pair{&small, &out_small}, std::pair{&large, &out_large}}) {
-    LaneSum before, after;
-    Scratch scratch;
-    s->add_l1_norms_lanes(xs.data(), bs.data(), DType::kBF16, 0, n, before, after, scratch);
-    s->set_l1_norms(before.value(), after.value());
-    ASSERT_GT(before.value(), after.value());
-    const std::optional<LaneMask> mask = s->lane_mask();
-    ASSERT_TRUE(mask);
-    EXPECT_EQ(mask->kind, s == &small ? LaneMask::Kind::kBits : LaneMask::Kind::kDraws);
-    apply_lane_mask(*mask, d.data(), n, out->data());
+Bf16TaskVector bf16_task_vector(std::size_t n) {
+  Bf16TaskVector t{std::vector<std::byte>(2 * n), std::vector<std::byte>(2 * n), std::vector<float>(n),
+                   std::vector<float>(n), std::vector<float>(n)};
+  for (std::size_t j = 0; j < n; ++j) {
+    t.b[j] = std::sin(0.37f * static_cast<float>(j));
+    t.x[j] = j % 7 == 0 ? t.b[j] : t.b[j] + 0.01f * std::cos(1.3f * static_cast<float>(j));
   }
+  from_f32(DType::kBF16, t.x.data(), t.xs.data(), n);
+  from_f32(DType::kBF16, t.b.data(), t.bs.data(), n);
+  to_f32(DType::kBF16, t.xs.data(), t.x.data(), n);
+  to_f32(DType::kBF16, t.bs.data(), t.b.data(), n);
+  for (std::size_t j = 0; j < n; ++j) t.d[j] = t.x[j] - t.b[j];
+  return t;
+}
+
+// The first n elements of a tensor of n elements and of one too large to keep its mask's
+// bits, with the same stream: their merge passes must give the same bytes, those of the
+// small one's mask() and rescale(), keeping about the density.
+void expect_same_merge(const TaskVectorSparsifier& small, const std::vector<float>& d,
+                       const std::vector<float>& out_small, const std::vector<float>& out_large, double density) {
   std::vector<float> reference = d;
   Scratch scratch;
   small.mask(reference, 0, scratch);
   small.rescale(reference);
   std::size_t kept = 0;
-  for (std::size_t j = 0; j < n; ++j) {
+  for (std::size_t j = 0; j < d.size(); ++j) {
     ASSERT_EQ(std::bit_cast<std::uint32_t>(out_large[j]), std::bit_cast<std::uint32_t>(out_small[j])) << j;
     ASSERT_EQ(std::bit_cast<std::uint32_t>(out_small[j]), std::bit_cast<std::uint32_t>(reference[j])) << j;
     kept += out_small[j] != 0.0f;
   }
-  EXPECT_GT(kept, n / 5);
-  EXPECT_LT(kept, n * 2 / 5);
+  EXPECT_NEAR(static_cast<double>(kept) / static_cast<double>(d.size()), density * 6 / 7, 0.05);  // d = 0 in 1/7
+}
+
+SparsifyArgs rescaled_args(std::size_t row_length) {
+  SparsifyArgs a = args(0.3, 0.0, 0.1);
+  a.rescale = true;
+  a.row_length = row_length;
+  return a;
+}
+
+constexpr std::size_t kRowLength = 64;
+
+// A tensor too large to keep its random mask's bits leaves the merge pass to draw again (and
+// DELLA's to rank its rows again): the same sums, and the same elements kept and rescaled, as
+// with the bits, after the L1 pass on tiles or on the fused path.
+TEST(Sparsify, RandomMaskOfALargeTensorDrawsAgainToTheSameValues) {
+  constexpr std::size_t n = 4096;
+  const Bf16TaskVector t = bf16_task_vector(n);
+  const SparsifyArgs a = rescaled_args(kRowLength);
+  for (const Sparsifier method : {Sparsifier::kRandom, Sparsifier::kDellaMagprune})
+    for (const bool fused : {false, true}) {
+      if (fused && !lanes_are_fused()) continue;  // no fused path on this machine
+      SCOPED_TRACE(testing::Message() << sparsifier_name(method) << (fused ? " fused" : " on tiles"));
+      TaskVectorSparsifier small(method, a, n);
+      TaskVectorSparsifier large(method, a, TaskVectorSparsifier::kMaxRandomBitsElements + n);
+      std::vector<float> out_small(n), out_large(n);
+      for (auto [s, out] : {std::pair{&small, &out_small}, std::pair{&large, &out_large}}) {
+        LaneSum before, after;
+        Scratch scratch;
+        if (fused) s->add_l1_norms_lanes(t.xs.data(), t.bs.data(), DType::kBF16, 0, n, before, after, scratch);
+        else s->add_l1_norms(t.x.data(), t.b.data(), 0, n, before, after, scratch);
+        s->set_l1_norms(before.value(), after.value());
+        ASSERT_GT(before.value(), after.value());
+        const std::optional<LaneMask> mask = s->lane_mask();
+        // DELLA without bits ranks rows on tiles, which the fused merge leaves to the tile path.
+        const bool della_redraws = method == Sparsifier::kDellaMagprune && s == &large;
+        ASSERT_EQ(mask.has_value(), !della_redraws);
+        EXPECT_EQ(s->needs_whole_rows(), della_redraws);
+        if (mask) {
+          EXPECT_EQ(mask->kind, s == &small ? LaneMask::Kind::kBits : LaneMask::Kind::kDraws);
+        }
+        if (fused && mask) apply_lane_mask(*mask, t.d.data(), n, out->data());
+        else s->weighted_delta(t.x.data(), t.b.data(), 0, n, 1.0f, out->data(), Into::kStore, scratch);
+      }
+      expect_same_merge(small, t.d, out_small, out_large, a.density);
+    }
 }
 
 }  // namespace
