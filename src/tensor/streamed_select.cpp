@@ -32,9 +32,19 @@ std::uint32_t find_digit(const std::vector<std::uint32_t>& histogram, std::uint6
 
 std::uint32_t key_of(std::uint64_t pair) { return static_cast<std::uint32_t>(pair >> 32); }
 
+// A window (low, high) too wide to keep is counted in kSelectDigits bins: bin b holds the keys
+// k with b <= (k - low - 1) * kSelectDigits / span < b + 1, span being the count of keys
+// strictly inside. first_in_bin(b) is bin b's first key (and b = kSelectDigits gives high).
+std::uint64_t window_span(std::uint32_t low, std::uint32_t high) { return std::uint64_t{high} - low - 1; }
+
+std::uint32_t first_in_bin(std::uint32_t low, std::uint64_t span, std::uint64_t bin) {
+  return static_cast<std::uint32_t>(low + 1 + (bin * span + kSelectDigits - 1) / kSelectDigits);
+}
+
 }  // namespace
 
-StreamedSelector::StreamedSelector(std::uint64_t n, std::vector<std::uint64_t> ranks) : n_(n) {
+StreamedSelector::StreamedSelector(std::uint64_t n, std::vector<std::uint64_t> ranks, std::uint64_t max_window)
+    : n_(n), max_window_(max_window) {
   WELD_CHECK(n < (std::uint64_t{1} << 32));
   for (std::uint64_t rank : ranks) {
     WELD_CHECK(rank < n);
@@ -82,10 +92,23 @@ void StreamedSelector::add(std::uint64_t begin, std::span<const std::uint32_t> k
   }
 }
 
+void StreamedSelector::open_window(Target& t, std::uint32_t low, std::uint32_t high, std::uint64_t expected) {
+  t.state = State::kWindow;
+  t.low = low;
+  t.high = high;
+  t.below = t.equal_low = t.equal_high = t.inside = 0;
+  t.capped = expected > max_window_;
+  t.capacity = std::min(expected, max_window_);
+  // Uninitialised: only the pages the pass fills are ever touched.
+  t.inside_keys = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(t.capacity));
+  t.inside_index = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(t.capacity));
+}
+
 void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<const std::uint32_t> keys) {
   // The keys inside go straight to the target's buffers where those have room for all of
   // the call's keys (the scan writes past what it keeps); else through the pass's own.
-  const bool direct = t.capacity - t.inside >= keys.size();
+  const bool counted = !t.bins.count.empty();
+  const bool direct = !counted && t.capacity - t.inside >= keys.size();
   if (!direct && window_keys_.size() < keys.size()) {
     window_keys_.resize(keys.size());
     window_index_.resize(keys.size());
@@ -99,10 +122,23 @@ void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<cons
   t.equal_low += scan.equal_low;
   t.equal_high += equal_high;
   if (scan.inside == 0) return;
-  if (t.inside + scan.inside > t.capacity) {
-    // The sample misled: give the window up and redo this rank by histograms.
-    t.state = State::kFailed;
-    drop_window(t);
+  if (!counted && t.inside + scan.inside > t.capacity) {
+    if (!t.capped) {
+      // The sample misled: give the window up and redo this rank by histograms.
+      t.state = State::kFailed;
+      drop_window(t);
+      return;
+    }
+    // A window wider than it can keep: count its keys by bin from here on.
+    t.bins.count.assign(kSelectDigits, 0);
+    t.bins.key.assign(kSelectDigits, 0);
+    add_to_bins(t, {t.inside_keys.get(), static_cast<std::size_t>(t.inside)});
+    t.inside_keys.reset();
+    t.inside_index.reset();
+  }
+  if (!t.bins.count.empty()) {
+    add_to_bins(t, {inside_keys, scan.inside});
+    t.inside += scan.inside;
     return;
   }
   if (!direct) {
@@ -110,6 +146,30 @@ void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<cons
     std::copy_n(window_index_.data(), scan.inside, t.inside_index.get() + t.inside);
   }
   t.inside += scan.inside;
+}
+
+void StreamedSelector::add_to_bins(Target& t, std::span<const std::uint32_t> keys) {
+  const std::uint64_t span = window_span(t.low, t.high);
+  for (const std::uint32_t k : keys) {
+    const auto b = static_cast<std::size_t>((std::uint64_t{k} - t.low - 1) * kSelectDigits / span);
+    if (t.bins.count[b]++ == 0) t.bins.key[b] = k;
+    else if (t.bins.key[b] != k) t.bins.key[b] = t.low;  // no key inside equals low
+  }
+}
+
+void StreamedSelector::narrow_window(Target& t, const WindowBins& bins, std::uint64_t r) {
+  std::size_t b = 0;
+  while (r >= bins.count[b]) r -= bins.count[b++];
+  if (bins.key[b] != t.low && bins.count[b] > max_window_) {
+    // One key, too frequent to keep: the rank is occurrence r of it, which one pass finds.
+    t.state = State::kRun;
+    t.key = bins.key[b];
+    t.rank_left = r;
+    t.piece = {0, n_};
+    return;
+  }
+  const std::uint64_t span = window_span(t.low, t.high);
+  open_window(t, first_in_bin(t.low, span, b) - 1, first_in_bin(t.low, span, b + 1), bins.count[b]);
 }
 
 void StreamedSelector::add_run(std::uint64_t begin, std::span<const std::uint32_t> keys) {
@@ -127,7 +187,7 @@ void StreamedSelector::add_run(std::uint64_t begin, std::span<const std::uint32_
     }
   }
   // Stop the pass early when nothing else is searched for.
-  if (!any(State::kRun) && !any(State::kFailed)) phase_ = Phase::kDone;
+  if (!any(State::kRun) && !any(State::kWindow) && !any(State::kFailed)) phase_ = Phase::kDone;
 }
 
 void StreamedSelector::add_high(std::span<const std::uint32_t> keys) {
@@ -192,6 +252,7 @@ void StreamedSelector::end_sample() {
   // end of the sample is the end of the key range instead.
   std::vector<std::size_t> bound_ranks;
   std::vector<std::uint32_t*> bounds;
+  std::vector<std::uint64_t> wanted;  // room for keys inside each window
   for (Target& t : targets_) {
     const double q = static_cast<double>(t.rank) / static_cast<double>(n_);
     const double spread = 4.0 * std::sqrt(m * q * (1.0 - q)) + m / 256.0 + 16.0;
@@ -207,13 +268,11 @@ void StreamedSelector::end_sample() {
       bounds.push_back(&t.high);
     }
     const double expected = (std::min(high_rank, m) - std::max(low_rank, 0.0)) / m * static_cast<double>(n_);
-    t.capacity = static_cast<std::uint64_t>(2.0 * expected) + 4096;
-    // Uninitialised: only the pages the pass fills are ever touched.
-    t.inside_keys = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(t.capacity));
-    t.inside_index = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(t.capacity));
+    wanted.push_back(static_cast<std::uint64_t>(2.0 * expected) + 4096);
   }
   const std::vector<std::uint32_t> keys = select_keys(sample_, bound_ranks);
   for (std::size_t b = 0; b < bounds.size(); ++b) *bounds[b] = keys[b];
+  for (std::size_t i = 0; i < targets_.size(); ++i) open_window(targets_[i], targets_[i].low, targets_[i].high, wanted[i]);
   sample_ = {};
   phase_ = Phase::kWindow;
   ranges_ = {{0, n_}};
@@ -228,6 +287,12 @@ void StreamedSelector::end_window(Target& t) {
     if (r < t.equal_low) {
       find_run(t, t.low, r, true);
     } else if ((r -= t.equal_low) < t.inside) {
+      if (!t.bins.count.empty()) {  // the window held more than it kept: its rank's bin is next
+        const WindowBins bins = std::move(t.bins);
+        drop_window(t);
+        narrow_window(t, bins, r);
+        return;
+      }
       const std::span<const std::uint32_t> inside(t.inside_keys.get(), static_cast<std::size_t>(t.inside));
       const std::uint64_t pair = select_rank(inside, static_cast<std::size_t>(r));
       t.pair = rank_pair(key_of(pair), t.inside_index[static_cast<std::uint32_t>(pair)]);
@@ -244,6 +309,7 @@ void StreamedSelector::drop_window(Target& t) {
   t.inside_index.reset();
   t.inside = 0;
   t.bound_counts = {};
+  t.bins = {};
 }
 
 // The rank is occurrence `occurrence` (in index order) of `key`, a bound of the window: the
@@ -272,6 +338,10 @@ void StreamedSelector::next_phase() {
     ranges_.erase(std::unique(ranges_.begin(), ranges_.end()), ranges_.end());
     if (ranges_ == std::vector<KeyRange>{{0, n_}}) ++full_passes_;
     phase_ = Phase::kRun;
+  } else if (any(State::kWindow)) {  // narrowed windows
+    ranges_ = {{0, n_}};
+    ++full_passes_;
+    phase_ = Phase::kWindow;
   } else if (any(State::kFailed)) {
     for (Target& t : targets_) {
       if (t.state != State::kFailed) continue;

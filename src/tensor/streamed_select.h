@@ -9,9 +9,14 @@
 //   2. a window pass over every key: from the sample, a window of keys [low, high] that
 //      should hold each rank; keys below it are counted, keys inside it kept with their
 //      index (about 1% of the count), and the rank is selected among those;
-//   3. only when the rank falls in a run of keys equal to `low` or `high`: one more read of
+//   3. only when the window holds more than max_window keys (a tensor of more than about
+//      130 M elements, with the default): the window pass counts its keys in 64 Ki bins of
+//      key instead of keeping them, and another window pass keeps those of the rank's bin
+//      (or, for a bin of one key too frequent to keep, a pass that stops at the rank's
+//      occurrence of it), so that memory stays bounded whatever the count;
+//   4. only when the rank falls in a run of keys equal to `low` or `high`: one more read of
 //      the piece of the tensor that holds that occurrence;
-//   4. only when the sample misled (the rank fell outside its window, or the window held
+//   5. only when the sample misled (the rank fell outside its window, or the window held
 //      too many keys): the two 64 Ki-bin histogram passes of an exact radix selection, and
 //      a third that stops at the element when the rank falls after the first of a run.
 //
@@ -38,8 +43,11 @@ struct KeyRange {
 
 class StreamedSelector {
  public:
+  // The most keys a window pass keeps for one rank (8 bytes each with their index: 16 MB).
+  static constexpr std::uint64_t kMaxWindow = std::uint64_t{1} << 21;
+
   // REQUIRES: every rank < n < 2^32.
-  StreamedSelector(std::uint64_t n, std::vector<std::uint64_t> ranks);
+  StreamedSelector(std::uint64_t n, std::vector<std::uint64_t> ranks, std::uint64_t max_window = kMaxWindow);
 
   bool done() const { return phase_ == Phase::kDone; }
   // The elements this pass reads, in increasing order: disjoint ranges of [0, n).
@@ -58,6 +66,11 @@ class StreamedSelector {
 
  private:
   enum class Phase { kSample, kWindow, kRun, kHigh, kLow, kDone };
+  // The keys inside a window, counted by bin once there are more than it keeps; key[b] is
+  // bin b's only key so far, or the window's low bound once it has had two.
+  struct WindowBins {
+    std::vector<std::uint32_t> count, key;
+  };
   // Where one rank's search stands.
   enum class State { kWindow, kRun, kFailed, kHistogram, kFound };
   // How many keys equal to a window's bounds one add() call brought, and where.
@@ -78,6 +91,10 @@ class StreamedSelector {
     std::uint64_t capacity = 0, below = 0, equal_low = 0, equal_high = 0, inside = 0;
     std::unique_ptr<std::uint32_t[]> inside_keys, inside_index;
     std::vector<BoundCount> bound_counts;
+    // capped: the window may hold more keys than it keeps (capacity is max_window). Once it
+    // does, `bins` counts the keys inside instead, and the buffers are freed.
+    bool capped = false;
+    WindowBins bins;
     // A run of equal keys, or the histogram passes: the key so far, the rank among the keys
     // that share it, the piece of the tensor that holds it, the high bin in low_bins_.
     std::uint32_t key = 0;
@@ -91,7 +108,15 @@ class StreamedSelector {
     std::vector<std::uint32_t> count, first;
   };
 
+  // Sets a window pass's bounds for t, with room for `expected` keys inside (max_window_ at most).
+  void open_window(Target& t, std::uint32_t low, std::uint32_t high, std::uint64_t expected);
   void add_window(Target& t, std::uint64_t begin, std::span<const std::uint32_t> keys);
+  // Counts keys inside t's window in its bins.
+  static void add_to_bins(Target& t, std::span<const std::uint32_t> keys);
+  // The next pass for t, given the bins of its window: a window of the keys of the bin that
+  // holds rank r among the keys inside, or the run of its key when it has only one, more
+  // frequent than a window keeps.
+  void narrow_window(Target& t, const WindowBins& bins, std::uint64_t r);
   void add_run(std::uint64_t begin, std::span<const std::uint32_t> keys);
   void add_high(std::span<const std::uint32_t> keys);
   void add_low(std::uint64_t begin, std::span<const std::uint32_t> keys);
@@ -108,6 +133,7 @@ class StreamedSelector {
   bool any(State s) const;
 
   std::uint64_t n_;
+  std::uint64_t max_window_;
   Phase phase_ = Phase::kSample;
   int full_passes_ = 0;
   std::vector<KeyRange> ranges_;

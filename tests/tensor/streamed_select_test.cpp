@@ -50,12 +50,12 @@ std::vector<std::uint32_t> spread_keys(std::size_t n) {
 constexpr std::size_t kLarge = std::size_t{1} << 19;
 
 void expect_selects(const std::vector<std::uint32_t>& keys, const std::vector<std::uint64_t>& ranks,
-                    std::size_t tile, int full_passes) {
-  StreamedSelector s(keys.size(), ranks);
+                    std::size_t tile, int full_passes, std::uint64_t max_window = StreamedSelector::kMaxWindow) {
+  StreamedSelector s(keys.size(), ranks, max_window);
   run_passes(s, keys, tile);
   for (std::size_t i = 0; i < ranks.size(); ++i)
     EXPECT_EQ(s.result(i), select_rank(keys, ranks[i])) << "tile " << tile << " rank " << ranks[i];
-  EXPECT_EQ(s.full_passes(), full_passes) << "tile " << tile;
+  EXPECT_EQ(s.full_passes(), full_passes) << "tile " << tile << " first rank " << ranks.front();
 }
 
 TEST(StreamedSelect, SmallCountsAreReadOnceAndSelectedInMemory) {
@@ -92,6 +92,36 @@ TEST(StreamedSelect, AMisleadingSampleFallsBackToExactHistogramPasses) {
   expect_selects(zero_where_sampled(spread_keys(kLarge)), {kLarge / 2, 5}, 4096, 3);
   // A rank after the first of a run of equal keys takes the third, early-stopping pass too.
   expect_selects(zero_where_sampled(std::vector<std::uint32_t>(kLarge, 5)), {kLarge / 2}, 4096, 4);
+}
+
+// Windows here expect about 16 Ki keys inside; one that may keep fewer counts them by bin
+// and keeps those of the rank's bin in one more pass.
+TEST(StreamedSelect, AWindowWiderThanItKeepsIsNarrowedByOneMorePass) {
+  const std::vector<std::uint32_t> keys = spread_keys(kLarge);
+  const std::vector<std::uint64_t> ranks = {kLarge / 2, kLarge / 2 + 1, 12345, kLarge - 1};
+  for (std::size_t tile : {4096u, 1000u}) expect_selects(keys, ranks, tile, 2, 1000);
+  // Runs of equal keys inside the window, and inside the narrowed one (rank 0 is in the run of
+  // the lowest key, which bounds its window: its window keeps few keys, in one pass).
+  const std::vector<std::uint32_t> clustered = clustered_keys(kLarge);
+  expect_selects(clustered, {0}, 4096, 1, 1000);
+  for (std::uint64_t rank = kLarge / 13; rank < kLarge; rank += kLarge / 13)
+    expect_selects(clustered, {rank}, 4096, 2, 1000);
+}
+
+// One key in 50 is the median's, more than a window keeps, fewer than it holds: the bin that
+// holds it holds no other key, and a pass finds the rank's occurrence of it.
+TEST(StreamedSelect, AKeyTooFrequentToKeepIsFoundInItsRun) {
+  std::vector<std::uint32_t> keys = spread_keys(kLarge);
+  std::vector<std::uint32_t> sorted = keys;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < kLarge; i += 50) keys[i] = sorted[kLarge / 2];
+  expect_selects(keys, {kLarge / 2}, 4096, 2, 1000);
+  expect_selects(keys, {kLarge / 2 + 2000}, 4096, 2, 1000);
+  expect_selects(keys, {kLarge / 3}, 4096, 2, 1000);  // away from it, narrowed once
+  // Two keys next to each other, as frequent together, share a bin: it is narrowed once more.
+  for (std::size_t i = 50; i < kLarge; i += 100) keys[i] = sorted[kLarge / 2] + 1;
+  expect_selects(keys, {kLarge / 2}, 4096, 3, 1000);
+  expect_selects(keys, {kLarge / 2 + 2000}, 4096, 3, 1000);
 }
 
 TEST(StreamedSelect, NoRanksIsDoneAtOnce) {
