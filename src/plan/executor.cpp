@@ -164,13 +164,17 @@ void load_tile(DType dtype, const std::byte* bytes, std::optional<DType> compute
   if (compute && *compute != dtype) round_through(*compute, values, n);
 }
 
-// Loads elements [begin, begin + n) of every input into the worker's tile buffers.
-std::span<const float* const> load_inputs(const MergePlan& plan, const TensorPlan& t, std::uint64_t begin,
-                                          std::size_t n, InputReads reads, WorkerBuffers& buffers) {
+// Points buffers.input_bytes at the bytes of elements [begin, begin + n) of every input.
+void fetch_inputs(const TensorPlan& t, std::uint64_t begin, std::size_t n, InputReads reads, WorkerBuffers& buffers) {
+  for (std::size_t i = 0; i < t.inputs.size(); ++i) buffers.input_bytes[i] = input_bytes(t, i, begin, n, reads, buffers);
+}
+
+// Converts the n elements fetch_inputs() fetched of every input into the worker's tile buffers.
+std::span<const float* const> convert_inputs(const MergePlan& plan, const TensorPlan& t, std::size_t n,
+                                             WorkerBuffers& buffers) {
   for (std::size_t i = 0; i < t.inputs.size(); ++i) {
     float* values = buffers.inputs.data() + i * buffers.tile;
-    load_tile(t.inputs[i].tensor.info->dtype, input_bytes(t, i, begin, n, reads, buffers), plan.compute_dtype, n,
-              values);
+    load_tile(t.inputs[i].tensor.info->dtype, buffers.input_bytes[i], plan.compute_dtype, n, values);
     buffers.input_ptrs[i] = values;
   }
   return {buffers.input_ptrs.data(), t.inputs.size()};
@@ -197,8 +201,7 @@ class StreamedTensorReader final : public TensorReader {
   void for_each_lane_block(std::uint64_t first, std::uint64_t end, const LaneBlockFn& fn) const override {
     WELD_CHECK(has_lanes());
     for_each_step(first, end, [&](std::uint64_t begin, std::size_t n) {
-      for (std::size_t i = 0; i < t_.inputs.size(); ++i)
-        buffers_.input_bytes[i] = input_bytes(t_, i, begin, n, reads_, buffers_);
+      fetch_inputs(t_, begin, n, reads_, buffers_);
       return fn(LaneSpan{{buffers_.input_bytes.data(), t_.inputs.size()}, nullptr, n, t_.dtype}, begin);
     });
   }
@@ -206,8 +209,8 @@ class StreamedTensorReader final : public TensorReader {
   void for_each_tile(std::uint64_t first, std::uint64_t end,
                      const std::function<bool(const Tile& tile)>& fn) const override {
     for_each_step(first, end, [&](std::uint64_t begin, std::size_t n) {
-      return fn(Tile{load_inputs(plan_, t_, begin, n, reads_, buffers_), nullptr, n, begin, nullptr,
-                     &buffers_.scratch});
+      fetch_inputs(t_, begin, n, reads_, buffers_);
+      return fn(Tile{convert_inputs(plan_, t_, n, buffers_), nullptr, n, begin, nullptr, &buffers_.scratch});
     });
   }
 
@@ -270,12 +273,10 @@ void round_result(const MergePlan& plan, const TensorPlan& t, float* values, std
   if (plan.compute_dtype && *plan.compute_dtype != t.dtype) round_through(*plan.compute_dtype, values, n);
 }
 
-// The fused path: a tile goes from the mapped inputs into the write-behind buffer `bytes`.
-// False where the method needs merge_tile for this tensor.
+// The fused path: a tile goes from the fetched inputs' bytes into the write-behind buffer
+// `bytes`. False where the method needs merge_tile for this tensor.
 bool merge_tile_lanes(const MergePlan& plan, const TensorPlan& t, std::uint64_t begin, std::size_t n,
-                      const TensorStats* stats, std::span<std::byte> bytes, InputReads reads,
-                      WorkerBuffers& buffers) {
-  for (std::size_t i = 0; i < t.inputs.size(); ++i) buffers.input_bytes[i] = input_bytes(t, i, begin, n, reads, buffers);
+                      const TensorStats* stats, std::span<std::byte> bytes, const WorkerBuffers& buffers) {
   const LaneSpan values{{buffers.input_bytes.data(), t.inputs.size()}, bytes.data(), n, t.dtype};
   return plan.method->merge_lanes(t.call, LaneTile{values, begin, stats});
 }
@@ -288,11 +289,12 @@ void merge_chunk(const MergePlan& plan, std::size_t tensor, const Task& c, const
   for (std::uint64_t begin = c.begin; begin < c.end; begin += step) {
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, c.end - begin));
     const std::span<std::byte> bytes = writer.acquire();
-    // The fused path may decline the tile after its inputs were copied: the tile path then
-    // reads them again, which only a tile of DELLA without rescale does.
-    if (!lanes || !merge_tile_lanes(plan, t, begin, n, stats, bytes, reads, buffers)) {
-      plan.method->merge_tile(t.call, Tile{load_inputs(plan, t, begin, n, reads, buffers), buffers.out.data(), n,
-                                           begin, stats, &buffers.scratch});
+    fetch_inputs(t, begin, n, reads, buffers);
+    // The fused path may decline the tile (DELLA's, when its keep test is made again on whole
+    // rows): the tile path then converts the same bytes.
+    if (!lanes || !merge_tile_lanes(plan, t, begin, n, stats, bytes, buffers)) {
+      plan.method->merge_tile(t.call, Tile{convert_inputs(plan, t, n, buffers), buffers.out.data(), n, begin, stats,
+                                           &buffers.scratch});
       round_result(plan, t, buffers.out.data(), n);
       from_f32(t.dtype, buffers.out.data(), bytes.data(), n);
     }
