@@ -1,12 +1,14 @@
 // The merge benchmark: weld against the physical floor, in the same run.
 //
-//   bench_merge [--work DIR] [--runs 3] [--double-layers] [--small] [--methods a,b,...]
-//               [--json FILE] [--weld build/weld] [--floor build/bench/bench_floor]
-//               [--read pread|mmap]
+//   bench_merge [--work DIR] [--runs 3] [--double-layers] [--small] [--vocab 32000]
+//               [--methods a,b,...] [--json FILE] [--weld build/weld]
+//               [--floor build/bench/bench_floor] [--read pread|mmap]
 //
 // Generates (once) a base and two fine-tunes shaped like a 1B-parameter Llama with
 // `weld synth` (hidden 2048, 22 layers or 44 with --double-layers, intermediate 5632, vocab
-// 32000, bf16, 2 GB shards; --small is a quick 2-layer version), then for each run and method
+// 32000 or --vocab's, bf16, 2 GB shards; --small is a quick 2-layer version; the embedding and
+// lm_head grow with the vocabulary, 128256 making them the largest tensors Llama 3 has), then
+// for each run and method
 // times the floor program on the method's input files three times (reading them mapped, the
 // issue's floor; copied with pread, the floor of weld's default way of reading; and copied
 // twice over, the floor of a method that makes a pass for a whole-tensor statistic), and
@@ -48,6 +50,7 @@ struct Options {
   std::string json;
   std::string read;  // weld merge's --read, if given
   int runs = 3;
+  std::string vocab = "32000";
   bool double_layers = false;
   bool small = false;
   std::vector<std::string> methods = {"linear", "task_arithmetic", "ties", "dare_ties", "dare_linear",
@@ -181,7 +184,7 @@ void generate_models(const Options& o, const fs::path& models) {
   const std::string layers = o.small ? "2" : o.double_layers ? "44" : "22";
   std::fprintf(stderr, "generating %s-layer models in %s\n", layers.c_str(), models.c_str());
   const Measurement m = run({o.weld, "synth", "-q", models.string(), "--force", "--layers", layers,
-                             "--hidden", "2048", "--intermediate", "5632", "--vocab", "32000",
+                             "--hidden", "2048", "--intermediate", "5632", "--vocab", o.vocab,
                              "--heads", "32", "--kv-heads", "4", "--dtype", "bfloat16",
                              "--shard-size", "2B", "--fine-tunes", "2"});
   if (m.status != 0) {
@@ -207,6 +210,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--json") o.json = value();
     else if (a == "--read") o.read = value();
     else if (a == "--runs") o.runs = std::stoi(value());
+    else if (a == "--vocab") o.vocab = std::to_string(std::stoul(value()));
     else if (a == "--double-layers") o.double_layers = true;
     else if (a == "--small") o.small = true;
     else if (a == "--methods") {
@@ -234,7 +238,8 @@ struct Result {
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   const fs::path work = fs::absolute(o.work);
-  const fs::path models = work / (o.small ? "models-small" : o.double_layers ? "models-44" : "models-22");
+  const fs::path models = work / ((o.small ? "models-small" : o.double_layers ? "models-44" : "models-22") +
+                                  std::string(o.vocab == "32000" ? "" : "-v" + o.vocab));
   // A config per method and model set: the 44-layer run leaves the 22-layer configs as they were.
   const fs::path configs = work / "configs" / models.filename();
   fs::create_directories(configs);
