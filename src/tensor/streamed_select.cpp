@@ -92,16 +92,20 @@ void StreamedSelector::add(std::uint64_t begin, std::span<const std::uint32_t> k
   }
 }
 
-void StreamedSelector::open_window(Target& t, std::uint32_t low, std::uint32_t high, std::uint64_t expected) {
+void StreamedSelector::open_window(Target& t, std::uint32_t low, std::uint32_t high, std::uint64_t capacity) {
   t.state = State::kWindow;
   t.low = low;
   t.high = high;
-  t.below = t.equal_low = t.equal_high = t.inside = 0;
-  t.capped = expected > max_window_;
-  t.capacity = std::min(expected, max_window_);
+  t.below = t.equal_low = t.equal_high = t.inside = t.capacity = 0;
+  if (capacity > max_window_) {  // too wide to keep: its keys are counted by bin
+    t.bins.count.assign(kSelectDigits, 0);
+    t.bins.key.assign(kSelectDigits, 0);
+    return;
+  }
+  t.capacity = capacity;
   // Uninitialised: only the pages the pass fills are ever touched.
-  t.inside_keys = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(t.capacity));
-  t.inside_index = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(t.capacity));
+  t.inside_keys = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(capacity));
+  t.inside_index = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(capacity));
 }
 
 void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<const std::uint32_t> keys) {
@@ -122,23 +126,15 @@ void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<cons
   t.equal_low += scan.equal_low;
   t.equal_high += equal_high;
   if (scan.inside == 0) return;
-  if (!counted && t.inside + scan.inside > t.capacity) {
-    if (!t.capped) {
-      // The sample misled: give the window up and redo this rank by histograms.
-      t.state = State::kFailed;
-      drop_window(t);
-      return;
-    }
-    // A window wider than it can keep: count its keys by bin from here on.
-    t.bins.count.assign(kSelectDigits, 0);
-    t.bins.key.assign(kSelectDigits, 0);
-    add_to_bins(t, {t.inside_keys.get(), static_cast<std::size_t>(t.inside)});
-    t.inside_keys.reset();
-    t.inside_index.reset();
-  }
-  if (!t.bins.count.empty()) {
+  if (counted) {
     add_to_bins(t, {inside_keys, scan.inside});
     t.inside += scan.inside;
+    return;
+  }
+  if (t.inside + scan.inside > t.capacity) {
+    // The sample misled: give the window up and redo this rank by histograms.
+    t.state = State::kFailed;
+    drop_window(t);
     return;
   }
   if (!direct) {
@@ -252,7 +248,7 @@ void StreamedSelector::end_sample() {
   // end of the sample is the end of the key range instead.
   std::vector<std::size_t> bound_ranks;
   std::vector<std::uint32_t*> bounds;
-  std::vector<std::uint64_t> wanted;  // room for keys inside each window
+  std::vector<std::uint64_t> capacity;  // room for the keys inside each window
   for (Target& t : targets_) {
     const double q = static_cast<double>(t.rank) / static_cast<double>(n_);
     const double spread = 4.0 * std::sqrt(m * q * (1.0 - q)) + m / 256.0 + 16.0;
@@ -268,11 +264,12 @@ void StreamedSelector::end_sample() {
       bounds.push_back(&t.high);
     }
     const double expected = (std::min(high_rank, m) - std::max(low_rank, 0.0)) / m * static_cast<double>(n_);
-    wanted.push_back(static_cast<std::uint64_t>(2.0 * expected) + 4096);
+    capacity.push_back(static_cast<std::uint64_t>(2.0 * expected) + 4096);
   }
   const std::vector<std::uint32_t> keys = select_keys(sample_, bound_ranks);
   for (std::size_t b = 0; b < bounds.size(); ++b) *bounds[b] = keys[b];
-  for (std::size_t i = 0; i < targets_.size(); ++i) open_window(targets_[i], targets_[i].low, targets_[i].high, wanted[i]);
+  for (std::size_t i = 0; i < targets_.size(); ++i)
+    open_window(targets_[i], targets_[i].low, targets_[i].high, capacity[i]);
   sample_ = {};
   phase_ = Phase::kWindow;
   ranges_ = {{0, n_}};
@@ -287,7 +284,7 @@ void StreamedSelector::end_window(Target& t) {
     if (r < t.equal_low) {
       find_run(t, t.low, r, true);
     } else if ((r -= t.equal_low) < t.inside) {
-      if (!t.bins.count.empty()) {  // the window held more than it kept: its rank's bin is next
+      if (!t.bins.count.empty()) {  // the window was counted by bin: its rank's bin is next
         const WindowBins bins = std::move(t.bins);
         drop_window(t);
         narrow_window(t, bins, r);

@@ -9,11 +9,12 @@
 //   2. a window pass over every key: from the sample, a window of keys [low, high] that
 //      should hold each rank; keys below it are counted, keys inside it kept with their
 //      index (about 1% of the count), and the rank is selected among those;
-//   3. only when the window holds more than max_window keys (a tensor of more than about
-//      130 M elements, with the default): the window pass counts its keys in 64 Ki bins of
-//      key instead of keeping them, and another window pass keeps those of the rank's bin
-//      (or, for a bin of one key too frequent to keep, a pass that stops at the rank's
-//      occurrence of it), so that memory stays bounded whatever the count;
+//   3. only when the window's room (twice the keys expected, plus 4096) would be more than
+//      max_window keys (a tensor of more than about 66 M elements, with the default): the
+//      window pass counts its keys in 64 Ki bins of key instead of keeping them, and another
+//      window pass keeps those of the rank's bin (or, for a bin of one key too frequent to
+//      keep, a pass that stops at the rank's occurrence of it), so that memory stays bounded
+//      whatever the count;
 //   4. only when the rank falls in a run of keys equal to `low` or `high`: one more read of
 //      the piece of the tensor that holds that occurrence;
 //   5. only when the sample misled (the rank fell outside its window, or the window held
@@ -66,8 +67,8 @@ class StreamedSelector {
 
  private:
   enum class Phase { kSample, kWindow, kRun, kHigh, kLow, kDone };
-  // The keys inside a window, counted by bin once there are more than it keeps; key[b] is
-  // bin b's only key so far, or the window's low bound once it has had two.
+  // The keys inside a window too wide to keep, counted by bin; key[b] is bin b's only key so
+  // far, or the window's low bound once it has had two.
   struct WindowBins {
     std::vector<std::uint32_t> count, key;
   };
@@ -91,9 +92,7 @@ class StreamedSelector {
     std::uint64_t capacity = 0, below = 0, equal_low = 0, equal_high = 0, inside = 0;
     std::unique_ptr<std::uint32_t[]> inside_keys, inside_index;
     std::vector<BoundCount> bound_counts;
-    // capped: the window may hold more keys than it keeps (capacity is max_window). Once it
-    // does, `bins` counts the keys inside instead, and the buffers are freed.
-    bool capped = false;
+    // A window too wide to keep counts its keys here instead (and has no buffers).
     WindowBins bins;
     // A run of equal keys, or the histogram passes: the key so far, the rank among the keys
     // that share it, the piece of the tensor that holds it, the high bin in low_bins_.
@@ -108,8 +107,9 @@ class StreamedSelector {
     std::vector<std::uint32_t> count, first;
   };
 
-  // Sets a window pass's bounds for t, with room for `expected` keys inside (max_window_ at most).
-  void open_window(Target& t, std::uint32_t low, std::uint32_t high, std::uint64_t expected);
+  // Sets a window pass's bounds for t, with room for `capacity` keys inside, or bins where
+  // that is more than max_window_.
+  void open_window(Target& t, std::uint32_t low, std::uint32_t high, std::uint64_t capacity);
   void add_window(Target& t, std::uint64_t begin, std::span<const std::uint32_t> keys);
   // Counts keys inside t's window in its bins.
   static void add_to_bins(Target& t, std::span<const std::uint32_t> keys);

@@ -94,8 +94,8 @@ TEST(StreamedSelect, AMisleadingSampleFallsBackToExactHistogramPasses) {
   expect_selects(zero_where_sampled(std::vector<std::uint32_t>(kLarge, 5)), {kLarge / 2}, 4096, 4);
 }
 
-// Windows here expect about 16 Ki keys inside; one that may keep fewer counts them by bin
-// and keeps those of the rank's bin in one more pass.
+// Windows here expect about 16 Ki keys inside; one whose room for them would be more than it
+// may keep counts them by bin, and keeps those of the rank's bin in one more pass.
 TEST(StreamedSelect, AWindowWiderThanItKeepsIsNarrowedByOneMorePass) {
   const std::vector<std::uint32_t> keys = spread_keys(kLarge);
   const std::vector<std::uint64_t> ranks = {kLarge / 2, kLarge / 2 + 1, 12345, kLarge - 1};
