@@ -331,8 +331,15 @@ void StreamedSelector::next_phase() {
     ranges_.clear();
     for (const Target& t : targets_)
       if (t.state == State::kRun) ranges_.push_back(t.piece);
+    // Pieces overlap (a run of the whole tensor beside runs in pieces of it): the pass reads
+    // their union, each element once, and each target counts in its own piece.
     std::sort(ranges_.begin(), ranges_.end(), [](KeyRange a, KeyRange b) { return a.begin < b.begin; });
-    ranges_.erase(std::unique(ranges_.begin(), ranges_.end()), ranges_.end());
+    std::vector<KeyRange> reads;
+    for (const KeyRange& r : ranges_) {
+      if (!reads.empty() && r.begin <= reads.back().end) reads.back().end = std::max(reads.back().end, r.end);
+      else reads.push_back(r);
+    }
+    ranges_ = std::move(reads);
     if (ranges_ == std::vector<KeyRange>{{0, n_}}) ++full_passes_;
     phase_ = Phase::kRun;
   } else if (any(State::kWindow)) {  // narrowed windows

@@ -124,6 +124,19 @@ TEST(StreamedSelect, AKeyTooFrequentToKeepIsFoundInItsRun) {
   expect_selects(keys, {kLarge / 2 + 2000}, 4096, 3, 1000);
 }
 
+// Many ranks of one selector, whose searches end in runs of the whole tensor and in pieces of
+// it in the same pass: that pass reads each element once.
+TEST(StreamedSelect, RunsOfManyRanksReadTheirPiecesOnce) {
+  std::vector<std::uint32_t> keys = clustered_keys(kLarge);
+  for (std::size_t i = 0; i < kLarge; i += 50) keys[i] = 0x3a123456u;  // a frequent key among the spread ones
+  std::vector<std::uint64_t> ranks;
+  for (std::uint64_t rank = 0; rank < kLarge; rank += kLarge / 29) ranks.push_back(rank);
+  for (std::uint64_t rank = 0; rank < kLarge; rank += kLarge / 7) ranks.push_back(rank + 1);
+  StreamedSelector s(kLarge, ranks, 1000);
+  run_passes(s, keys, 4096);
+  for (std::size_t i = 0; i < ranks.size(); ++i) EXPECT_EQ(s.result(i), select_rank(keys, ranks[i])) << ranks[i];
+}
+
 TEST(StreamedSelect, NoRanksIsDoneAtOnce) {
   StreamedSelector s(10, {});
   EXPECT_TRUE(s.done());
