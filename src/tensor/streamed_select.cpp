@@ -20,6 +20,11 @@ constexpr std::uint64_t kReadWhole = std::uint64_t{1} << 18;
 constexpr std::uint64_t kSampleDivisor = 16;
 constexpr std::uint64_t kMaxSample = std::uint64_t{1} << 18;
 constexpr std::uint64_t kPiece = 4096;
+// The keys equal to a window's bounds are counted by pieces of up to this many elements, so
+// that a run's occurrence is found by reading one piece again (a tile, in the merge), while
+// the counts take at most about 2n / kRunPiece entries (they took one per add() call with
+// keys at a bound: 2 MB per rank for a 263 M-element tensor of bf16 task vectors).
+constexpr std::uint64_t kRunPiece = std::uint64_t{1} << 16;
 
 // The digit whose cumulative count first exceeds `rank`; `rank` becomes the rank within it.
 std::uint32_t find_digit(const std::vector<std::uint32_t>& histogram, std::uint64_t& rank) {
@@ -122,7 +127,17 @@ void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<cons
   const WindowScan scan = scan_window(keys, t.low, t.high, begin, inside_keys, inside_index);
   t.below += scan.below;
   const std::uint64_t equal_high = t.low == t.high ? 0 : scan.equal_high;
-  if (scan.equal_low + equal_high > 0) t.bound_counts.push_back({{begin, begin + keys.size()}, scan.equal_low, equal_high});
+  if (scan.equal_low + equal_high > 0) {
+    const KeyRange piece{begin, begin + keys.size()};
+    if (!t.bound_counts.empty() && piece.end - t.bound_counts.back().piece.begin <= kRunPiece) {
+      BoundCount& last = t.bound_counts.back();
+      last.piece.end = piece.end;
+      last.low += scan.equal_low;
+      last.high += equal_high;
+    } else {
+      t.bound_counts.push_back({piece, scan.equal_low, equal_high});
+    }
+  }
   t.equal_low += scan.equal_low;
   t.equal_high += equal_high;
   if (scan.inside == 0) return;

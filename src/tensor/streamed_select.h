@@ -16,7 +16,7 @@
 //      keep, a pass that stops at the rank's occurrence of it), so that memory stays bounded
 //      whatever the count;
 //   4. only when the rank falls in a run of keys equal to `low` or `high`: one more read of
-//      the piece of the tensor that holds that occurrence;
+//      the piece of the tensor (up to 64 Ki keys) that holds that occurrence;
 //   5. only when the sample misled (the rank fell outside its window, or the window held
 //      too many keys): the two 64 Ki-bin histogram passes of an exact radix selection, and
 //      a third that stops at the element when the rank falls after the first of a run.
@@ -74,7 +74,7 @@ class StreamedSelector {
   };
   // Where one rank's search stands.
   enum class State { kWindow, kRun, kFailed, kHistogram, kFound };
-  // How many keys equal to a window's bounds one add() call brought, and where.
+  // How many keys equal to a window's bounds the add() calls of a piece brought.
   struct BoundCount {
     KeyRange piece;
     std::uint64_t low, high;
