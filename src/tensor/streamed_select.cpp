@@ -46,6 +46,24 @@ std::uint32_t first_in_bin(std::uint32_t low, std::uint64_t span, std::uint64_t 
   return static_cast<std::uint32_t>(low + 1 + (bin * span + kSelectDigits - 1) / kSelectDigits);
 }
 
+std::size_t bin_of(std::uint32_t key, std::uint32_t low, std::uint64_t span) {
+  return static_cast<std::size_t>((std::uint64_t{key} - low - 1) * kSelectDigits / span);
+}
+
+// Moves to the front of keys/index, in order, the first n entries whose keys lie in bins
+// [begin, end); returns how many.
+std::size_t keep_bins(std::uint32_t low, std::uint64_t span, std::size_t begin, std::size_t end,
+                      std::uint32_t* keys, std::uint32_t* index, std::size_t n) {
+  std::size_t kept = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::size_t b = bin_of(keys[j], low, span);
+    if (b < begin || b >= end) continue;
+    keys[kept] = keys[j];
+    index[kept++] = index[j];
+  }
+  return kept;
+}
+
 }  // namespace
 
 StreamedSelector::StreamedSelector(std::uint64_t n, std::vector<std::uint64_t> ranks, std::uint64_t max_window)
@@ -97,20 +115,40 @@ void StreamedSelector::add(std::uint64_t begin, std::span<const std::uint32_t> k
   }
 }
 
-void StreamedSelector::open_window(Target& t, std::uint32_t low, std::uint32_t high, std::uint64_t capacity) {
+void StreamedSelector::open_window(Target& t, std::uint32_t low, std::uint32_t high, std::uint64_t capacity,
+                                   std::uint32_t guess) {
   t.state = State::kWindow;
   t.low = low;
   t.high = high;
   t.below = t.equal_low = t.equal_high = t.inside = t.capacity = 0;
-  if (capacity > max_window_) {  // too wide to keep: its keys are counted by bin
+  if (capacity > max_window_) {  // too wide to keep: its keys are counted by bin, some kept
     t.bins.count.assign(kSelectDigits, 0);
     t.bins.key.assign(kSelectDigits, 0);
-    return;
+    t.bins.guess = guess;
+    t.bins.kept = 0;
+    t.bins.keep_begin = 0;
+    // A guess equal to a bound is a run of it in the sample from that bound to the rank's
+    // place: the rank is in its run, which the counts by piece find, not among the keys inside.
+    t.bins.keep_end = guess == low || guess == high ? 0 : kSelectDigits;
+    if (t.bins.keep_end == 0) return;
+    capacity = max_window_;
   }
   t.capacity = capacity;
   // Uninitialised: only the pages the pass fills are ever touched.
   t.inside_keys = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(capacity));
   t.inside_index = std::make_unique_for_overwrite<std::uint32_t[]>(static_cast<std::size_t>(capacity));
+}
+
+void StreamedSelector::add_to_pieces(std::vector<PieceCount>& counts, KeyRange piece, std::uint64_t first,
+                                     std::uint64_t second) {
+  if (!counts.empty() && piece.end - counts.back().piece.begin <= kRunPiece) {
+    PieceCount& last = counts.back();
+    last.piece.end = piece.end;
+    last.count[0] += first;
+    last.count[1] += second;
+  } else {
+    counts.push_back({piece, {first, second}});
+  }
 }
 
 void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<const std::uint32_t> keys) {
@@ -127,23 +165,13 @@ void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<cons
   const WindowScan scan = scan_window(keys, t.low, t.high, begin, inside_keys, inside_index);
   t.below += scan.below;
   const std::uint64_t equal_high = t.low == t.high ? 0 : scan.equal_high;
-  if (scan.equal_low + equal_high > 0) {
-    const KeyRange piece{begin, begin + keys.size()};
-    if (!t.bound_counts.empty() && piece.end - t.bound_counts.back().piece.begin <= kRunPiece) {
-      BoundCount& last = t.bound_counts.back();
-      last.piece.end = piece.end;
-      last.low += scan.equal_low;
-      last.high += equal_high;
-    } else {
-      t.bound_counts.push_back({piece, scan.equal_low, equal_high});
-    }
-  }
+  if (scan.equal_low + equal_high > 0)
+    add_to_pieces(t.bound_counts, {begin, begin + keys.size()}, scan.equal_low, equal_high);
   t.equal_low += scan.equal_low;
   t.equal_high += equal_high;
   if (scan.inside == 0) return;
   if (counted) {
-    add_to_bins(t, {inside_keys, scan.inside});
-    t.inside += scan.inside;
+    add_to_bins(t, begin + keys.size(), scan.inside);
     return;
   }
   if (t.inside + scan.inside > t.capacity) {
@@ -159,28 +187,98 @@ void StreamedSelector::add_window(Target& t, std::uint64_t begin, std::span<cons
   t.inside += scan.inside;
 }
 
-void StreamedSelector::add_to_bins(Target& t, std::span<const std::uint32_t> keys) {
+void StreamedSelector::add_to_bins(Target& t, std::uint64_t seen, std::size_t inside) {
+  WindowBins& bins = t.bins;
   const std::uint64_t span = window_span(t.low, t.high);
-  for (const std::uint32_t k : keys) {
-    const auto b = static_cast<std::size_t>((std::uint64_t{k} - t.low - 1) * kSelectDigits / span);
-    if (t.bins.count[b]++ == 0) t.bins.key[b] = k;
-    else if (t.bins.key[b] != k) t.bins.key[b] = t.low;  // no key inside equals low
+  std::uint32_t* keys = window_keys_.data();
+  std::uint32_t* index = window_index_.data();
+  for (std::size_t j = 0; j < inside; ++j) {
+    const std::size_t b = bin_of(keys[j], t.low, span);
+    if (bins.count[b]++ == 0) bins.key[b] = keys[j];
+    else if (bins.key[b] != keys[j]) bins.key[b] = t.low;  // no key inside equals low
+    if (keys[j] == bins.guess) add_to_pieces(bins.guess_counts, {index[j], std::uint64_t{index[j]} + 1}, 1, 0);
   }
+  t.inside += inside;
+  if (bins.keep_begin == bins.keep_end) return;
+  std::size_t keep = keep_bins(t.low, span, bins.keep_begin, bins.keep_end, keys, index, inside);
+  if (bins.kept + keep > t.capacity) {
+    narrow_kept_bins(t, seen);
+    keep = keep_bins(t.low, span, bins.keep_begin, bins.keep_end, keys, index, keep);
+    if (keep == 0) return;
+  }
+  std::copy_n(keys, keep, t.inside_keys.get() + bins.kept);
+  std::copy_n(index, keep, t.inside_index.get() + bins.kept);
+  bins.kept += keep;
+}
+
+void StreamedSelector::narrow_kept_bins(Target& t, std::uint64_t seen) const {
+  WindowBins& bins = t.bins;
+  const std::vector<std::uint32_t>& count = bins.count;
+  // The rank's place among the keys inside so far, if the keys seen are like the rest, and
+  // the most keys the bins kept may hold now, so that they end at 3/4 of the buffers if the
+  // rest of the pass brings them keys in the same proportion.
+  const double share = static_cast<double>(seen) / static_cast<double>(n_);
+  const double place = static_cast<double>(t.rank) * share - static_cast<double>(t.below + t.equal_low);
+  const auto budget = static_cast<std::uint64_t>(0.75 * share * static_cast<double>(t.capacity));
+  std::size_t b = bins.keep_begin;
+  std::uint64_t before = 0;  // keys inside in bins [0, b)
+  for (std::size_t i = 0; i < bins.keep_begin; ++i) before += count[i];
+  while (b + 1 < bins.keep_end && static_cast<double>(before + count[b]) <= place) before += count[b++];
+  std::size_t begin = b, end = b;
+  std::uint64_t held = 0;
+  if (count[b] <= budget) {
+    // Grow from the rank's bin to either side, to the side with fewer keys between its end
+    // and the rank's place, while the bins fit.
+    double lower = place - static_cast<double>(before), upper = static_cast<double>(before + count[b]) - place;
+    end = b + 1;
+    held = count[b];
+    for (;;) {
+      const bool down = begin > bins.keep_begin && held + count[begin - 1] <= budget;
+      const bool up = end < bins.keep_end && held + count[end] <= budget;
+      if (down && (!up || lower <= upper)) {
+        held += count[--begin];
+        lower += count[begin];
+      } else if (up) {
+        held += count[end];
+        upper += count[end++];
+      } else {
+        break;
+      }
+    }
+  }
+  const std::uint64_t span = window_span(t.low, t.high);
+  bins.kept = keep_bins(t.low, span, begin, end, t.inside_keys.get(), t.inside_index.get(),
+                        static_cast<std::size_t>(bins.kept));
+  bins.keep_begin = begin;
+  bins.keep_end = end;
+  if (begin == end) {  // the rank's bin alone is too many keys: the next pass keeps them
+    t.inside_keys.reset();
+    t.inside_index.reset();
+  }
+}
+
+void StreamedSelector::select_kept(Target& t, std::uint64_t count, std::uint64_t r) {
+  const std::span<const std::uint32_t> kept(t.inside_keys.get(), static_cast<std::size_t>(count));
+  const std::uint64_t pair = select_rank(kept, static_cast<std::size_t>(r));
+  t.pair = rank_pair(key_of(pair), t.inside_index[static_cast<std::uint32_t>(pair)]);
+  t.state = State::kFound;
 }
 
 void StreamedSelector::narrow_window(Target& t, const WindowBins& bins, std::uint64_t r) {
   std::size_t b = 0;
   while (r >= bins.count[b]) r -= bins.count[b++];
+  if (bins.key[b] != t.low && bins.key[b] == bins.guess) {  // the guess's, which is counted by piece
+    find_run(t, bins.guess, r, bins.guess_counts, 0);
+    return;
+  }
   if (bins.key[b] != t.low && bins.count[b] > max_window_) {
     // One key, too frequent to keep: the rank is occurrence r of it, which one pass finds.
-    t.state = State::kRun;
-    t.key = bins.key[b];
-    t.rank_left = r;
-    t.piece = {0, n_};
+    find_run(t, bins.key[b], r, {{{0, n_}, {bins.count[b], 0}}}, 0);
     return;
   }
   const std::uint64_t span = window_span(t.low, t.high);
-  open_window(t, first_in_bin(t.low, span, b) - 1, first_in_bin(t.low, span, b + 1), bins.count[b]);
+  const std::uint32_t low = first_in_bin(t.low, span, b) - 1;
+  open_window(t, low, first_in_bin(t.low, span, b + 1), bins.count[b], low);
 }
 
 void StreamedSelector::add_run(std::uint64_t begin, std::span<const std::uint32_t> keys) {
@@ -278,13 +376,15 @@ void StreamedSelector::end_sample() {
       bound_ranks.push_back(static_cast<std::size_t>(high_rank));
       bounds.push_back(&t.high);
     }
+    bound_ranks.push_back(std::min(static_cast<std::size_t>(q * m), sample_.size() - 1));
+    bounds.push_back(&t.guess);
     const double expected = (std::min(high_rank, m) - std::max(low_rank, 0.0)) / m * static_cast<double>(n_);
     capacity.push_back(static_cast<std::uint64_t>(2.0 * expected) + 4096);
   }
   const std::vector<std::uint32_t> keys = select_keys(sample_, bound_ranks);
   for (std::size_t b = 0; b < bounds.size(); ++b) *bounds[b] = keys[b];
   for (std::size_t i = 0; i < targets_.size(); ++i)
-    open_window(targets_[i], targets_[i].low, targets_[i].high, capacity[i]);
+    open_window(targets_[i], targets_[i].low, targets_[i].high, capacity[i], targets_[i].guess);
   sample_ = {};
   phase_ = Phase::kWindow;
   ranges_ = {{0, n_}};
@@ -297,20 +397,24 @@ void StreamedSelector::end_window(Target& t) {
   if (r >= t.below) {
     r -= t.below;
     if (r < t.equal_low) {
-      find_run(t, t.low, r, true);
+      find_run(t, t.low, r, t.bound_counts, 0);
     } else if ((r -= t.equal_low) < t.inside) {
-      if (!t.bins.count.empty()) {  // the window was counted by bin: its rank's bin is next
-        const WindowBins bins = std::move(t.bins);
-        drop_window(t);
-        narrow_window(t, bins, r);
-        return;
+      if (t.bins.count.empty()) {
+        select_kept(t, t.inside, r);
+      } else {  // counted by bin: the rank is among the keys kept, or its bin is next
+        std::uint64_t before = 0;
+        for (std::size_t b = 0; b < t.bins.keep_begin; ++b) before += t.bins.count[b];
+        if (r >= before && r - before < t.bins.kept) {
+          select_kept(t, t.bins.kept, r - before);
+        } else {
+          const WindowBins bins = std::move(t.bins);
+          drop_window(t);
+          narrow_window(t, bins, r);
+          return;
+        }
       }
-      const std::span<const std::uint32_t> inside(t.inside_keys.get(), static_cast<std::size_t>(t.inside));
-      const std::uint64_t pair = select_rank(inside, static_cast<std::size_t>(r));
-      t.pair = rank_pair(key_of(pair), t.inside_index[static_cast<std::uint32_t>(pair)]);
-      t.state = State::kFound;
     } else if ((r -= t.inside) < t.equal_high) {
-      find_run(t, t.high, r, false);
+      find_run(t, t.high, r, t.bound_counts, 1);
     }
   }
   drop_window(t);
@@ -324,21 +428,19 @@ void StreamedSelector::drop_window(Target& t) {
   t.bins = {};
 }
 
-// The rank is occurrence `occurrence` (in index order) of `key`, a bound of the window: the
-// counts by piece say which piece to read again.
-void StreamedSelector::find_run(Target& t, std::uint32_t key, std::uint64_t occurrence, bool low_bound) {
-  for (const BoundCount& c : t.bound_counts) {
-    const std::uint64_t count = low_bound ? c.low : c.high;
-    if (occurrence < count) {
+void StreamedSelector::find_run(Target& t, std::uint32_t key, std::uint64_t occurrence,
+                                const std::vector<PieceCount>& counts, int which) {
+  for (const PieceCount& c : counts) {
+    if (occurrence < c.count[which]) {
       t.state = State::kRun;
       t.key = key;
       t.rank_left = occurrence;
       t.piece = c.piece;
       return;
     }
-    occurrence -= count;
+    occurrence -= c.count[which];
   }
-  WELD_CHECK(false);  // the counts by piece add up to the bound's count
+  WELD_CHECK(false);  // the counts by piece add up to the key's count
 }
 
 void StreamedSelector::next_phase() {

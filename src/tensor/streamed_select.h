@@ -11,10 +11,16 @@
 //      index (about 1% of the count), and the rank is selected among those;
 //   3. only when the window's room (twice the keys expected, plus 4096) would be more than
 //      max_window keys (a tensor of more than about 66 M elements, with the default): the
-//      window pass counts its keys in 64 Ki bins of key instead of keeping them, and another
-//      window pass keeps those of the rank's bin (or, for a bin of one key too frequent to
-//      keep, a pass that stops at the rank's occurrence of it), so that memory stays bounded
-//      whatever the count;
+//      window pass counts its keys in 64 Ki bins of key, and keeps at most max_window of
+//      them: those of a range of bins that narrows, around where the counts so far put the
+//      rank, whenever it would hold more. A rank that falls in the bins kept is selected
+//      among them. The sample's key at the rank's place (its guess) is counted by piece, so
+//      that a rank among its occurrences (bf16 task vectors have few keys, each frequent)
+//      reads one piece again. Else another window pass keeps the keys of the rank's bin (or,
+//      for a bin of one key too frequent to keep, a pass stops at the rank's occurrence of
+//      it). So memory stays bounded whatever the count, and a window that holds few more keys
+//      than it may keep (its buffers fill late in the pass, when the counts place the rank
+//      well) takes no more passes than one that holds fewer;
 //   4. only when the rank falls in a run of keys equal to `low` or `high`: one more read of
 //      the piece of the tensor (up to 64 Ki keys) that holds that occurrence;
 //   5. only when the sample misled (the rank fell outside its window, or the window held
@@ -67,18 +73,27 @@ class StreamedSelector {
 
  private:
   enum class Phase { kSample, kWindow, kRun, kHigh, kLow, kDone };
+  // How many keys equal to a window's bounds (count[0] low, count[1] high), or to one key
+  // (count[0]), a piece of the tensor holds: pieces in order, each up to kRunPiece elements.
+  struct PieceCount {
+    KeyRange piece;
+    std::uint64_t count[2];
+  };
   // The keys inside a window too wide to keep, counted by bin; key[b] is bin b's only key so
-  // far, or the window's low bound once it has had two.
+  // far, or the window's low bound once it has had two. Those of bins [keep_begin, keep_end)
+  // are kept too, `kept` of them, in the target's buffers.
+  // The sample's guess at the rank's key is counted by piece too, so that a rank among its
+  // occurrences (a bf16 task vector's keys are few and frequent) takes one piece to read
+  // again, not a pass.
   struct WindowBins {
     std::vector<std::uint32_t> count, key;
+    std::size_t keep_begin = 0, keep_end = 0;
+    std::uint64_t kept = 0;
+    std::uint32_t guess = 0;
+    std::vector<PieceCount> guess_counts;
   };
   // Where one rank's search stands.
   enum class State { kWindow, kRun, kFailed, kHistogram, kFound };
-  // How many keys equal to a window's bounds the add() calls of a piece brought.
-  struct BoundCount {
-    KeyRange piece;
-    std::uint64_t low, high;
-  };
   struct Target {
     std::uint64_t rank;
     State state = State::kWindow;
@@ -88,11 +103,12 @@ class StreamedSelector {
     // buffers of that capacity, allocated when the window is set and never grown, so that
     // the pass touches their pages once (a vector growing to the count touched each size of
     // it anew, with a copy between).
-    std::uint32_t low = 0, high = 0;
+    std::uint32_t low = 0, high = 0, guess = 0;  // guess: the sample's key at the rank's place
     std::uint64_t capacity = 0, below = 0, equal_low = 0, equal_high = 0, inside = 0;
     std::unique_ptr<std::uint32_t[]> inside_keys, inside_index;
-    std::vector<BoundCount> bound_counts;
-    // A window too wide to keep counts its keys here instead (and has no buffers).
+    std::vector<PieceCount> bound_counts;
+    // A window too wide to keep counts its keys here (`inside` of them), and its buffers,
+    // of max_window keys, hold those of the bins it keeps.
     WindowBins bins;
     // A run of equal keys, or the histogram passes: the key so far, the rank among the keys
     // that share it, the piece of the tensor that holds it, the high bin in low_bins_.
@@ -108,11 +124,21 @@ class StreamedSelector {
   };
 
   // Sets a window pass's bounds for t, with room for `capacity` keys inside, or bins where
-  // that is more than max_window_.
-  void open_window(Target& t, std::uint32_t low, std::uint32_t high, std::uint64_t capacity);
+  // that is more than max_window_ (counting `guess` by piece).
+  void open_window(Target& t, std::uint32_t low, std::uint32_t high, std::uint64_t capacity, std::uint32_t guess);
   void add_window(Target& t, std::uint64_t begin, std::span<const std::uint32_t> keys);
-  // Counts keys inside t's window in its bins.
-  static void add_to_bins(Target& t, std::span<const std::uint32_t> keys);
+  // Counts `first` and `second` in `piece`, after those counted so far.
+  static void add_to_pieces(std::vector<PieceCount>& counts, KeyRange piece, std::uint64_t first,
+                            std::uint64_t second);
+  // Counts the first `inside` keys of the pass's buffers (keys inside t's window) in its bins,
+  // and keeps those of the bins it keeps; `seen` is how many elements the pass has read.
+  void add_to_bins(Target& t, std::uint64_t seen, std::size_t inside);
+  // Narrows the bins t keeps to those around where the counts of the pass's first `seen`
+  // elements place the rank, few enough to fill at most 3/4 of t's buffers by the end of the
+  // pass if the rest is like what was seen; drops the keys of the others.
+  void narrow_kept_bins(Target& t, std::uint64_t seen) const;
+  // Makes the result the pair at rank r among the first `count` keys of t's buffers.
+  static void select_kept(Target& t, std::uint64_t count, std::uint64_t r);
   // The next pass for t, given the bins of its window: a window of the keys of the bin that
   // holds rank r among the keys inside, or the run of its key when it has only one, more
   // frequent than a window keeps.
@@ -129,7 +155,10 @@ class StreamedSelector {
   // Sets the next phase from the targets' states: runs to read, failures to redo by
   // histograms, or done.
   void next_phase();
-  void find_run(Target& t, std::uint32_t key, std::uint64_t occurrence, bool low_bound);
+  // t's rank is occurrence `occurrence` of `key` in index order, counted by piece in `counts`
+  // (count[which]): the next pass reads the piece that holds it.
+  static void find_run(Target& t, std::uint32_t key, std::uint64_t occurrence, const std::vector<PieceCount>& counts,
+                       int which);
   bool any(State s) const;
 
   std::uint64_t n_;

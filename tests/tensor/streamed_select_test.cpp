@@ -94,32 +94,80 @@ TEST(StreamedSelect, AMisleadingSampleFallsBackToExactHistogramPasses) {
   expect_selects(zero_where_sampled(std::vector<std::uint32_t>(kLarge, 5)), {kLarge / 2}, 4096, 4);
 }
 
-// Windows here expect about 16 Ki keys inside; one whose room for them would be more than it
-// may keep counts them by bin, and keeps those of the rank's bin in one more pass.
-TEST(StreamedSelect, AWindowWiderThanItKeepsIsNarrowedByOneMorePass) {
+// Windows here expect about 16 Ki keys inside (8 Ki for rank 12345); one whose room for them
+// would be more than it may keep counts them by bin, and keeps those of the bins around where
+// the counts so far place the rank. Keys spread alike over the tensor place it well.
+TEST(StreamedSelect, AWindowWiderThanItKeepsSelectsAmongTheBinsItKept) {
   const std::vector<std::uint32_t> keys = spread_keys(kLarge);
   const std::vector<std::uint64_t> ranks = {kLarge / 2, kLarge / 2 + 1, 12345, kLarge - 1};
-  for (std::size_t tile : {4096u, 1000u}) expect_selects(keys, ranks, tile, 2, 1000);
-  // Runs of equal keys inside the window, and inside the narrowed one (rank 0 is in the run of
-  // the lowest key, which bounds its window: its window keeps few keys, in one pass).
+  for (std::size_t tile : {4096u, 1000u}) expect_selects(keys, ranks, tile, 1, 12000);
+  // Runs of equal keys inside the windows and at their bounds.
   const std::vector<std::uint32_t> clustered = clustered_keys(kLarge);
-  expect_selects(clustered, {0}, 4096, 1, 1000);
-  for (std::uint64_t rank = kLarge / 13; rank < kLarge; rank += kLarge / 13)
-    expect_selects(clustered, {rank}, 4096, 2, 1000);
+  for (std::uint64_t rank = 0; rank < kLarge; rank += kLarge / 13) expect_selects(clustered, {rank}, 4096, 1, 12000);
+}
+
+// Keys in increasing order: the window's keys come last among those seen when the buffers
+// fill, so the bins kept are its lowest, and the rank's bin is kept in one more pass.
+TEST(StreamedSelect, AWindowWhoseRankTheCountsSoFarMisplaceIsNarrowedByOneMorePass) {
+  std::vector<std::uint32_t> keys = spread_keys(kLarge);
+  std::sort(keys.begin(), keys.end());
+  for (std::size_t tile : {4096u, 1000u}) expect_selects(keys, {kLarge / 2, kLarge / 2 + 1}, tile, 2, 12000);
+  // The same with too little room for the counts to place any rank in what is kept.
+  const std::vector<std::uint64_t> ranks = {kLarge / 2, kLarge / 2 + 1, 12345, kLarge - 1};
+  for (std::size_t tile : {4096u, 1000u}) expect_selects(spread_keys(kLarge), ranks, tile, 2, 1000);
+}
+
+// Whatever the room, and wherever the kept bins narrow to, the pairs are exact, and the rank's
+// bin takes at most one more pass (two where a bin holds frequent keys side by side).
+TEST(StreamedSelect, EveryRoomForAWindowSelectsTheSamePairs) {
+  std::vector<std::uint64_t> ranks;
+  for (std::uint64_t rank = 7; rank < kLarge; rank += kLarge / 11) ranks.push_back(rank);
+  const auto check = [&](const std::vector<std::uint32_t>& keys, int most_passes) {
+    for (std::uint64_t room : {300u, 2000u, 5000u, 9000u, 15000u, 30000u}) {
+      StreamedSelector s(kLarge, ranks, room);
+      run_passes(s, keys, 1000);
+      for (std::size_t i = 0; i < ranks.size(); ++i)
+        EXPECT_EQ(s.result(i), select_rank(keys, ranks[i])) << "room " << room << " rank " << ranks[i];
+      EXPECT_LE(s.full_passes(), most_passes) << "room " << room;
+    }
+  };
+  check(spread_keys(kLarge), 2);
+  check(clustered_keys(kLarge), 3);
+}
+
+// Whether the sample of a selection over kLarge keys reads element i.
+bool sampled(std::size_t i) {
+  static const std::vector<KeyRange> ranges = StreamedSelector(kLarge, {0}).ranges();
+  return std::any_of(ranges.begin(), ranges.end(), [&](const KeyRange& r) { return r.begin <= i && i < r.end; });
+}
+
+// The rank of the first of `key`'s occurrences.
+std::uint64_t first_rank_of(std::vector<std::uint32_t> keys, std::uint32_t key) {
+  std::sort(keys.begin(), keys.end());
+  return static_cast<std::uint64_t>(std::lower_bound(keys.begin(), keys.end(), key) - keys.begin());
 }
 
 // One key in 50 is the median's, more than a window keeps, fewer than it holds: the bin that
-// holds it holds no other key, and a pass finds the rank's occurrence of it.
+// holds it holds no other key. The sample's guess at the median's key is that key, counted by
+// piece, so a rank among its occurrences reads one piece again; where the sample has not seen
+// it, a pass finds the rank's occurrence of it, and stops there.
 TEST(StreamedSelect, AKeyTooFrequentToKeepIsFoundInItsRun) {
-  std::vector<std::uint32_t> keys = spread_keys(kLarge);
-  std::vector<std::uint32_t> sorted = keys;
+  const std::vector<std::uint32_t> spread = spread_keys(kLarge);
+  std::vector<std::uint32_t> sorted = spread;
   std::sort(sorted.begin(), sorted.end());
-  for (std::size_t i = 0; i < kLarge; i += 50) keys[i] = sorted[kLarge / 2];
-  expect_selects(keys, {kLarge / 2}, 4096, 2, 1000);
-  expect_selects(keys, {kLarge / 2 + 2000}, 4096, 2, 1000);
+  const std::uint32_t median = sorted[kLarge / 2];
+  std::vector<std::uint32_t> keys = spread, unseen = spread;
+  for (std::size_t i = 0; i < kLarge; i += 50) {
+    keys[i] = median;
+    if (!sampled(i)) unseen[i] = median;
+  }
+  for (const std::uint64_t occurrence : {100u, 5000u}) {
+    expect_selects(keys, {first_rank_of(keys, median) + occurrence}, 4096, 1, 1000);
+    expect_selects(unseen, {first_rank_of(unseen, median) + occurrence}, 4096, 2, 1000);
+  }
   expect_selects(keys, {kLarge / 3}, 4096, 2, 1000);  // away from it, narrowed once
   // Two keys next to each other, as frequent together, share a bin: it is narrowed once more.
-  for (std::size_t i = 50; i < kLarge; i += 100) keys[i] = sorted[kLarge / 2] + 1;
+  for (std::size_t i = 50; i < kLarge; i += 100) keys[i] = median + 1;
   expect_selects(keys, {kLarge / 2}, 4096, 3, 1000);
   expect_selects(keys, {kLarge / 2 + 2000}, 4096, 3, 1000);
 }
