@@ -10,7 +10,7 @@
 // lm_head grow with the vocabulary, 128256 making them the largest tensors Llama 3 has), then
 // for each run and method
 // times the floor program on the method's input files three times (reading them mapped, the
-// issue's floor; copied with pread, the floor of weld's default way of reading; and copied
+// issue's floor; copied with pread, the floor of `weld merge --read pread`; and copied
 // twice over, the floor of a method that makes a pass for a whole-tensor statistic), and
 // `weld merge` of that method (with `--read` as given, else weld's default), one after the
 // other, with a warm page cache. It reports medians, the ratio to each floor, GB/s of bytes

@@ -23,6 +23,20 @@ namespace {
 // Fixed so that runs are reproducible without asking; recorded in the model card.
 constexpr std::uint64_t kDefaultSeed = 42;
 
+enum class ReadChoice { kAuto, kPread, kMmap };
+
+InputReads input_reads(ReadChoice choice, const MergePlan& plan) {
+  if (choice == ReadChoice::kPread) return InputReads::kPread;
+  if (choice == ReadChoice::kMmap) return InputReads::kMmap;
+  std::optional<ReadProbe> probe;
+  const InputReads reads = choose_input_reads(plan, &probe);
+  if (probe)
+    log_verbose("reading inputs with {}: {:.2f} ms through the map, {:.2f} ms copied, for {} MiB",
+                reads == InputReads::kMmap ? "mmap" : "pread", probe->mapped_seconds * 1e3,
+                probe->copied_seconds * 1e3, kProbePieces * kProbePieceBytes >> 20);
+  return reads;
+}
+
 struct MergeArgs {
   std::string config;
   std::string out_dir;
@@ -33,7 +47,7 @@ struct MergeArgs {
   bool force = false;
   bool post_weights_at_end = false;
   bool whole_tensors = false;
-  InputReads reads = InputReads::kPread;
+  ReadChoice reads = ReadChoice::kAuto;
 };
 
 int run_merge(const MergeArgs& args) {
@@ -45,7 +59,8 @@ int run_merge(const MergeArgs& args) {
   options.post_weights_at_end = args.post_weights_at_end;
   options.seed = args.seed;
   const MergePlan plan = plan_merge(recipe, models, options);
-  const ExecuteOptions execute{.threads = args.threads, .reads = args.reads, .whole_tensors = args.whole_tensors};
+  const ExecuteOptions execute{.threads = args.threads, .reads = input_reads(args.reads, plan),
+                               .whole_tensors = args.whole_tensors};
   log_verbose("plan: {} tensors, {} shard{}, {} working memory on {} threads", plan.tensors.size(),
               plan.shards.file_names.size(), plan.shards.file_names.size() == 1 ? "" : "s",
               format_bytes(working_memory_bytes(plan, execute)), args.threads);
@@ -82,10 +97,11 @@ CommandAction setup_merge(CLI::App& command) {
   command.add_flag("--post-weights-at-end", args->post_weights_at_end,
                    "evaluate gradients for final norm and lm_head at t=1 (older mergekit) not t=0");
   command.add_option("--read", args->reads,
-                     "how inputs are read: pread (copied a tile at a time, the default) or mmap "
-                     "(straight from the maps); the same bytes either way")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, InputReads>{{"pread", InputReads::kPread}, {"mmap", InputReads::kMmap}}));
+                     "how inputs are read: pread (copied a tile at a time), mmap (straight from the "
+                     "maps) or auto (the default: whichever a probe of both on an input finds "
+                     "faster on this machine); the same bytes either way")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, ReadChoice>{
+          {"auto", ReadChoice::kAuto}, {"pread", ReadChoice::kPread}, {"mmap", ReadChoice::kMmap}}));
   command.add_flag("--whole-tensors", args->whole_tensors,
                    "merge each tensor whole in memory, not streamed in tiles: the simple reference "
                    "path, for checking (same bytes, more memory)");

@@ -377,6 +377,20 @@ void keep_freed_statistics_for_reuse() {
 
 }  // namespace
 
+InputReads choose_input_reads(const MergePlan& plan, std::optional<ReadProbe>* probe) {
+  const TensorRef* largest = nullptr;
+  for (const TensorPlan& t : plan.tensors)
+    for (const PlannedInput& input : t.inputs)
+      if (!largest || input.tensor.data().size() > largest->data().size()) largest = &input.tensor;
+  std::optional<ReadProbe> measured;
+  if (largest)
+    measured = probe_reads(largest->file->mapped(),
+                           static_cast<std::size_t>(largest->file->data_start() + largest->info->offset_begin),
+                           largest->data().size());
+  if (probe) *probe = measured;
+  return measured && measured->mapped_is_faster() ? InputReads::kMmap : InputReads::kPread;
+}
+
 std::uint64_t working_memory_bytes(const MergePlan& plan, const ExecuteOptions& options) {
   // Per worker: one f32 tile per input and an f32 output tile, and a tile of each input's
   // bytes when they are copied; for whole-tensor methods, the largest tensor's inputs and

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "io/output_dir.h"
+#include "io/read_probe.h"
 #include "plan/plan.h"
 
 namespace weld {
@@ -39,6 +40,11 @@ struct ExecuteOptions {
   // reference the streamed path must match byte for byte.
   bool whole_tensors = false;
 };
+
+// The way of reading that is faster on this machine, by probe_reads (io/read_probe.h) on the
+// plan's largest input tensor; pread, the long-standing default, where that is too small to
+// tell. `probe` gets the measurement, if one was made.
+InputReads choose_input_reads(const MergePlan& plan, std::optional<ReadProbe>* probe = nullptr);
 
 // Writes every shard of `plan` into `out`. Throws weld::Error on an I/O failure; the shards
 // written so far stay in the temporary directory, which OutputDir removes.

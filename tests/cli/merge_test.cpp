@@ -148,14 +148,34 @@ TEST_F(MergeCli, SameBytesWhetherInputsAreCopiedOrMapped) {
       const std::string yaml = std::string("merge_method: ") + method + "\nbase_model: " + models + "/base\n" +
                                "parameters: {weight: 0.6" + density + "}\nout_dtype: bfloat16\nmodels:\n" +
                                "  - model: " + models + "/ft-1\n  - model: " + models + "/ft-2\n";
-      for (const char* reads : {"pread", "mmap"}) {
+      for (const char* reads : {"pread", "mmap", "auto"}) {
         const RunResult r = run_weld("merge -q --force " + config(yaml) + " " + (dir_ / reads) + " --read " + reads);
         ASSERT_EQ(r.status, 0) << method << " " << reads << ": " << r.err;
       }
       EXPECT_EQ(read_file(dir_ / "pread/model.safetensors"), read_file(dir_ / "mmap/model.safetensors"))
           << method << " on " << dtype;
+      EXPECT_EQ(read_file(dir_ / "pread/model.safetensors"), read_file(dir_ / "auto/model.safetensors"))
+          << method << " on " << dtype;
     }
   }
+}
+
+// By default the merge times both ways of reading on its largest input tensor (the
+// embeddings here, 4 Mi f32 values), and says which it took.
+TEST_F(MergeCli, ByDefaultTheWayOfReadingIsProbedOnTheLargestInput) {
+  const std::string models = dir_ / "probed";
+  ASSERT_EQ(run_weld("synth -q " + models + " --layers 1 --vocab 8192 --hidden 512 --intermediate 64 "
+                     "--fine-tunes 1 --dtype float32").status, 0);
+  const std::string yaml = "merge_method: linear\nparameters: {weight: 0.5}\nmodels:\n  - model: " + models +
+                           "/base\n  - model: " + models + "/ft-1\n";
+  const RunResult r = run_weld("merge -v " + config(yaml) + " " + (dir_ / "probed-out"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.err, testing::MatchesRegex("(.|\n)*reading inputs with (mmap|pread): [0-9.]+ ms through the map, "
+                                           "[0-9.]+ ms copied, for 4 MiB(.|\n)*"));
+  // Told how, it does not probe.
+  const RunResult told = run_weld("merge -v --force --read pread " + config(yaml) + " " + (dir_ / "probed-out"));
+  ASSERT_EQ(told.status, 0) << told.err;
+  EXPECT_THAT(told.err, testing::Not(testing::HasSubstr("reading inputs with")));
 }
 
 TEST_F(MergeCli, UnknownReadModeIsAUsageError) {
