@@ -12,7 +12,7 @@
 namespace weld {
 namespace {
 
-// Vector bodies hand a block with a rejected rival draw to the scalar body: this many.
+// The band sweep's vector body hands a vector with a rejected rival draw to the scalar body.
 constexpr std::size_t kScalarBlock = 16;
 
 WELD_VECTOR_CLONES void magnitude_keys(const float* row, std::size_t n, std::uint32_t* keys) noexcept {
@@ -36,32 +36,34 @@ std::uint32_t rival_among(std::uint32_t bits, std::uint32_t j, std::uint32_t cho
   }
 }
 
-// The scalar body of KeepPass (rank_keep_x86.h) over elements [from, to).
-void keep_scalar(const KeepPass& pass, std::size_t from, std::size_t to, const CounterRng& rivals,
-                 std::uint64_t first) noexcept {
+// The scalar bodies of the three sweeps (rank_keep_x86.h), over [from, to).
+void settle_scalar(const KeepPass& pass, std::size_t from, std::size_t to, std::uint32_t* band,
+                   std::size_t& count) noexcept {
   for (std::size_t j = from; j < to; ++j) {
-    const float value = pass.row[j];
-    const std::uint32_t key = pass.keys[j];
-    bool dropped = false;
-    if (key != 0 && pass.u[j] >= pass.lowest) {
-      dropped = true;
-      if (pass.u[j] < pass.highest) {
-        const auto index = static_cast<std::uint32_t>(j);
-        const std::uint32_t rival =
-            rival_among(pass.bits[j], index, pass.choices, pass.reject_below, rivals, first + j);
-        const std::uint32_t rival_key = pass.keys[rival];
-        const bool outranks = key > rival_key || (key == rival_key && index > rival);
-        dropped = outranks != pass.rising;
-      }
-    }
-    if (dropped) pass.row[j] = 0.0f;
-    if (pass.before) {
-      const double magnitude = std::abs(static_cast<double>(value));
-      pass.before[j % LaneSum::kLanes] += magnitude;
-      pass.after[j % LaneSum::kLanes] += dropped ? 0.0 : magnitude;
-      if (pass.kept && !dropped && std::bit_cast<std::uint32_t>(value) != 0)
-        or_bits(pass.kept, pass.kept_first + j, 1, 1);
-    }
+    if (pass.keys[j] == 0 || pass.u[j] < pass.lowest) continue;
+    if (pass.u[j] >= pass.highest) pass.row[j] = 0.0f;
+    else band[count++] = static_cast<std::uint32_t>(j);
+  }
+}
+
+void band_scalar(const KeepPass& pass, const std::uint32_t* band, const std::uint32_t* bits, std::size_t from,
+                 std::size_t to, const CounterRng& rivals, std::uint64_t first) noexcept {
+  for (std::size_t e = from; e < to; ++e) {
+    const std::uint32_t j = band[e];
+    const std::uint32_t rival = rival_among(bits[e], j, pass.choices, pass.reject_below, rivals, first + j);
+    const std::uint32_t key = pass.keys[j], rival_key = pass.keys[rival];
+    const bool outranks = key > rival_key || (key == rival_key && j > rival);
+    if (outranks != pass.rising) pass.row[j] = 0.0f;
+  }
+}
+
+void tally_scalar(const KeepPass& pass, const KeepTallyLanes& tally, std::size_t from, std::size_t to) noexcept {
+  for (std::size_t j = from; j < to; ++j) {
+    const auto magnitude = static_cast<double>(std::bit_cast<float>(pass.keys[j]));  // |row[j]| as it came
+    const bool kept = std::bit_cast<std::uint32_t>(pass.row[j]) != 0;
+    tally.before[j % LaneSum::kLanes] += magnitude;
+    tally.after[j % LaneSum::kLanes] += kept ? magnitude : 0.0;
+    if (tally.kept && kept) or_bits(tally.kept, tally.kept_first + j, 1, 1);
   }
 }
 
@@ -77,44 +79,35 @@ void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbabilit
   const std::size_t n = row.size();
   if (n == 0) return;
   std::uint32_t* keys = work.data();
-  std::uint32_t* bits = keys + n;
+  std::uint32_t* band = keys + n;
+  std::uint32_t* band_bits = band + n + kLaneWidth;
   magnitude_keys(row.data(), n, keys);
   const double at_lowest_rank = p.at(0), at_highest_rank = p.at(static_cast<std::uint32_t>(n - 1));
-  const bool rising = at_highest_rank >= at_lowest_rank;
   KeepPass pass{keys,
                 u.data(),
-                bits,
                 row.data(),
                 static_cast<float>(std::min(at_lowest_rank, at_highest_rank)),
                 static_cast<float>(std::max(at_lowest_rank, at_highest_rank)),
-                rising,
+                at_highest_rank >= at_lowest_rank,
                 static_cast<std::uint32_t>(n - 1),
                 0};
-  if (n > 1 && pass.lowest < pass.highest) {
-    rivals.fill_draw_bits(first, bits, n);
-    pass.reject_below = reject_bound(pass.choices);
-  } else {
-    pass.highest = pass.lowest;  // no band: the draw alone decides (and no rival exists)
+  if (n > 1 && pass.lowest < pass.highest) pass.reject_below = reject_bound(pass.choices);
+  else pass.highest = pass.lowest;  // no band: the draw alone decides (and no rival exists)
+
+  std::size_t count = 0;
+  settle_scalar(pass, x86::settle_by_draws(pass, 0, n, band, count, isa), n, band, count);
+  if (count > 0) rivals.fill_draw_bits_at(first, band, count, band_bits);
+  for (std::size_t e = 0; e < count;) {
+    e = x86::settle_band(pass, band, band_bits, e, count, isa);
+    const std::size_t end = std::min(count, e + kScalarBlock);
+    band_scalar(pass, band, band_bits, e, end, rivals, first);
+    e = end;
   }
-  const auto sweep = [&] {
-    for (std::size_t j = 0; j < n;) {
-      j = x86::keep_vectors(pass, j, n, isa);
-      const std::size_t end = std::min(n, j + kScalarBlock);
-      keep_scalar(pass, j, end, rivals, first);
-      j = end;
-    }
-  };
-  if (!tally) {
-    sweep();
-    return;
-  }
-  pass.kept = tally->kept;
-  pass.kept_first = first;
+  if (!tally) return;
   tally->before->add_by(n, [&](double* before) {
     tally->after->add_by(n, [&](double* after) {
-      pass.before = before;
-      pass.after = after;
-      sweep();
+      const KeepTallyLanes lanes{before, after, tally->kept, first};
+      tally_scalar(pass, lanes, x86::tally_kept(pass, lanes, 0, n, isa), n);
     });
   });
 }

@@ -1,6 +1,6 @@
-// AVX-512 / AVX2 bodies of keep_by_rank (tensor/rank_keep.cpp), chosen at run time like the
-// conversions: each keeps or drops whole vectors of a row and stops where the scalar body
-// must take over, which makes the same comparisons.
+// AVX-512 / AVX2 bodies of keep_by_rank's sweeps (tensor/rank_keep.cpp), chosen at run time
+// like the conversions: each takes whole vectors and stops where the scalar body must take
+// over, which makes the same comparisons.
 #pragma once
 
 #include <cstddef>
@@ -11,35 +11,50 @@
 namespace weld {
 
 // One row's keep test. Element j (a nonzero magnitude key) with draw u[j] is kept when
-// u[j] < lowest, dropped when u[j] >= highest, and in between kept when it outranks its rival
-// (`rising`) or is outranked by it (not `rising`). The rival is the multiply-shift of bits[j]
-// onto the `choices` = n - 1 other elements; a product whose low half is below
-// `reject_below` is rejected and left to the scalar body. Zeros (key 0) are left as they are.
-// With `before` set, the tally too: |row[j]| before the test goes to before[j % 8] and after
-// it to after[j % 8], and the bit of each element whose value left is not +0 is set in
-// `kept` (when not null), element j at bit kept_first + j.
+// u[j] < lowest, dropped when u[j] >= highest, and in between, in the band, kept when it
+// outranks its rival (`rising`) or is outranked by it (not `rising`). The rival is the
+// multiply-shift of the element's rival bits onto the `choices` = n - 1 other elements; a
+// product whose low half is below `reject_below` is drawn again by the scalar body. Zeros
+// (key 0) are left as they are.
 struct KeepPass {
-  const std::uint32_t* keys;
+  const std::uint32_t* keys;  // magnitude keys of the row as it came
   const float* u;
-  const std::uint32_t* bits;
   float* row;
   float lowest;
   float highest;
   bool rising;
   std::uint32_t choices;
   std::uint32_t reject_below;
-  double* before = nullptr;
-  double* after = nullptr;
-  std::uint8_t* kept = nullptr;
-  std::uint64_t kept_first = 0;
+};
+
+// The tally's lanes: |row[j]| as it came goes to before[j % 8], and to after[j % 8] when the
+// value left is not +0, whose bit kept_first + j is then set in `kept` (when not null).
+struct KeepTallyLanes {
+  double* before;
+  double* after;
+  std::uint8_t* kept;
+  std::uint64_t kept_first;
 };
 
 namespace x86 {
 
-// Tests whole vectors of elements from `from` on, and returns where it stopped: n's last
-// whole vector, or the first vector that holds a rejected rival draw. REQUIRES: isa <=
-// detected_isa(); from <= n.
-std::size_t keep_vectors(const KeepPass& pass, std::size_t from, std::size_t n, Isa isa = detected_isa()) noexcept;
+// The first sweep, from element `from` on: zeroes the elements the draw drops, and appends
+// to band[count...] (counting them in `count`) the index of each element in the band.
+// Returns where it stopped, n's last whole vector. REQUIRES: room in band for 16 indices past
+// the last one appended; isa <= detected_isa(); from <= n.
+std::size_t settle_by_draws(const KeepPass& pass, std::size_t from, std::size_t n, std::uint32_t* band,
+                            std::size_t& count, Isa isa = detected_isa()) noexcept;
+
+// The second: band elements [from, m) of `band`, whose rival bits `bits` holds, compared
+// with their rivals; zeroes those that lose. Returns where it stopped: m's last whole vector,
+// or the first vector that holds a rejected rival draw.
+std::size_t settle_band(const KeepPass& pass, const std::uint32_t* band, const std::uint32_t* bits,
+                        std::size_t from, std::size_t m, Isa isa = detected_isa()) noexcept;
+
+// The third, with a tally: tallies elements from `from` on of the row as the test left it.
+// Returns where it stopped, n's last whole vector.
+std::size_t tally_kept(const KeepPass& pass, const KeepTallyLanes& tally, std::size_t from, std::size_t n,
+                       Isa isa = detected_isa()) noexcept;
 
 }  // namespace x86
 }  // namespace weld

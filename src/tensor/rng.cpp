@@ -33,7 +33,23 @@ inline void fill_draw_words(std::uint64_t stream, std::uint64_t first_word, T* o
   }
 }
 
+// CounterRng::draw_bits at counters first + offsets[k].
+inline void fill_draw_bits_at_loop(std::uint64_t stream, std::uint64_t first, const std::uint32_t* offsets,
+                                   std::size_t n, std::uint32_t* out) noexcept {
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::uint64_t i = first + offsets[k];
+    const std::uint64_t word = mix(stream + (i >> 1) * 0x9e3779b97f4a7c15ull);
+    out[k] = static_cast<std::uint32_t>(word >> (32 * (i & 1)));
+  }
+}
+
 #if defined(__x86_64__)
+__attribute__((target("avx512f,avx512dq,avx512vl"))) void fill_draw_bits_at_avx512(
+    std::uint64_t stream, std::uint64_t first, const std::uint32_t* offsets, std::size_t n,
+    std::uint32_t* out) noexcept {
+  fill_draw_bits_at_loop(stream, first, offsets, n, out);
+}
+
 __attribute__((target("avx512f,avx512dq,avx512vl"))) void fill_uniform_avx512(
     std::uint64_t stream, std::uint64_t first, float* out, std::size_t n) noexcept {
   fill_uniform_loop(stream, first, out, n);
@@ -84,6 +100,14 @@ void CounterRng::fill_draws(std::uint64_t first, float* out, std::size_t n) cons
 
 void CounterRng::fill_draw_bits(std::uint64_t first, std::uint32_t* out, std::size_t n) const noexcept {
   fill_draw_values(stream_, first, out, n, [this](std::uint64_t i) { return draw_bits(i); });
+}
+
+void CounterRng::fill_draw_bits_at(std::uint64_t first, const std::uint32_t* offsets, std::size_t n,
+                                   std::uint32_t* out) const noexcept {
+#if defined(__x86_64__)
+  if (has_avx512dq()) return fill_draw_bits_at_avx512(stream_, first, offsets, n, out);
+#endif
+  fill_draw_bits_at_loop(stream_, first, offsets, n, out);
 }
 
 CounterRng CounterRng::substream(std::string_view name) const noexcept {

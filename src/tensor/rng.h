@@ -73,6 +73,10 @@ class CounterRng {
   }
   // out[j] = draw_bits(first + j) for j < n, as fill_draws.
   void fill_draw_bits(std::uint64_t first, std::uint32_t* out, std::size_t n) const noexcept;
+  // out[k] = draw_bits(first + offsets[k]) for k < n: the draws of scattered elements, 16 a
+  // step where the CPU has AVX-512 DQ.
+  void fill_draw_bits_at(std::uint64_t first, const std::uint32_t* offsets, std::size_t n,
+                         std::uint32_t* out) const noexcept;
   // Another stream of this generator's seed and key, named `name`: its values are unrelated to
   // this one's at every counter.
   CounterRng substream(std::string_view name) const noexcept;

@@ -110,6 +110,23 @@ TEST(CounterRng, FillDrawBitsGivesTheBitsDrawTakesItsValueFrom) {
     }
 }
 
+TEST(CounterRng, FillDrawBitsAtGivesTheBitsOfEachScatteredCounter) {
+  const CounterRng rng(7, "draws");
+  // Odd and even counters, repeats and far ones, in an order of their own; lengths around a
+  // vector of 16.
+  std::vector<std::uint32_t> offsets;
+  for (std::uint32_t k = 0; k < 40; ++k) offsets.push_back((k * 2654435761u) % 4099u);
+  offsets.push_back(offsets[3]);
+  offsets.push_back(0xffffffffu);
+  for (std::uint64_t first : {0ull, 1ull, 123456789ull, (1ull << 40) + 1})
+    for (std::size_t n : {0u, 1u, 15u, 16u, 17u, 42u}) {
+      std::vector<std::uint32_t> out(n, 0xdeadbeefu);
+      rng.fill_draw_bits_at(first, offsets.data(), n, out.data());
+      for (std::size_t k = 0; k < n; ++k)
+        ASSERT_EQ(out[k], rng.draw_bits(first + offsets[k])) << first << " + " << offsets[k];
+    }
+}
+
 // At how many of the first 1000 counters two streams agree, in the values `value` reads.
 template <class Value>
 int agreements(const CounterRng& a, const CounterRng& b, const Value& value) {
