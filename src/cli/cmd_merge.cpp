@@ -48,6 +48,7 @@ struct MergeArgs {
   bool post_weights_at_end = false;
   bool whole_tensors = false;
   ReadChoice reads = ReadChoice::kAuto;
+  OutputWrites writes = OutputWrites::kCached;
 };
 
 int run_merge(const MergeArgs& args) {
@@ -60,7 +61,7 @@ int run_merge(const MergeArgs& args) {
   options.seed = args.seed;
   const MergePlan plan = plan_merge(recipe, models, options);
   const ExecuteOptions execute{.threads = args.threads, .reads = input_reads(args.reads, plan),
-                               .whole_tensors = args.whole_tensors};
+                               .writes = args.writes, .whole_tensors = args.whole_tensors};
   log_verbose("plan: {} tensors, {} shard{}, {} working memory on {} threads", plan.tensors.size(),
               plan.shards.file_names.size(), plan.shards.file_names.size() == 1 ? "" : "s",
               format_bytes(working_memory_bytes(plan, execute)), args.threads);
@@ -102,6 +103,12 @@ CommandAction setup_merge(CLI::App& command) {
                      "faster on this machine); the same bytes either way")
       ->transform(CLI::CheckedTransformer(std::map<std::string, ReadChoice>{
           {"auto", ReadChoice::kAuto}, {"pread", ReadChoice::kPread}, {"mmap", ReadChoice::kMmap}}));
+  command.add_option("--write", args->writes,
+                     "how the output is written: cached (through the page cache, the default) or "
+                     "direct (around it, with O_DIRECT, where the file system allows it: faster on "
+                     "a VM that hands freed memory back to its host); the same bytes either way")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, OutputWrites>{{"cached", OutputWrites::kCached}, {"direct", OutputWrites::kDirect}}));
   command.add_flag("--whole-tensors", args->whole_tensors,
                    "merge each tensor whole in memory, not streamed in tiles: the simple reference "
                    "path, for checking (same bytes, more memory)");

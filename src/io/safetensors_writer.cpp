@@ -9,7 +9,9 @@
 #include <optional>
 #include <utility>
 
+#include "io/direct_writes.h"
 #include "io/safetensors_header.h"
+#include "io/write_all.h"
 #include "util/check.h"
 #include "util/checked_math.h"
 #include "util/error.h"
@@ -52,20 +54,6 @@ std::string header_json(const std::vector<PlannedTensor>& tensors,
   }
 }
 
-// Writes all of `bytes` at `offset`: pwrite may write less than asked (a signal, a file
-// size limit), so it is repeated from where it stopped.
-void pwrite_all(int fd, const std::string& path, std::span<const std::byte> bytes,
-                std::uint64_t offset) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("cannot write '{}': {}", path, std::strerror(errno));
-    if (n == 0) fail("cannot write '{}': no progress at offset {}", path, offset);
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
-    offset += static_cast<std::uint64_t>(n);
-  }
-}
-
 std::span<const std::byte> text_bytes(const std::string& text) {
   return std::as_bytes(std::span(text.data(), text.size()));
 }
@@ -91,7 +79,7 @@ std::string safetensors_header_bytes(const std::vector<PlannedTensor>& tensors,
 
 std::unique_ptr<SafetensorsWriter> SafetensorsWriter::create(
     const std::string& path, const std::vector<PlannedTensor>& tensors,
-    const std::map<std::string, std::string>& metadata) {
+    const std::map<std::string, std::string>& metadata, DirectWrites* direct) {
   const std::string header = safetensors_header_bytes(tensors, metadata);
   std::vector<std::uint64_t> file_offsets;
   std::uint64_t file_size = header.size();
@@ -104,13 +92,21 @@ std::unique_ptr<SafetensorsWriter> SafetensorsWriter::create(
   file_offsets.push_back(file_size);
   const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, kFileMode);
   if (fd < 0) fail("cannot create '{}': {}", path, std::strerror(errno));
+  // Set after creating rather than at open: where the file system has no O_DIRECT (tmpfs,
+  // say), open() refuses it only once it has made the file. There it is written through the
+  // page cache.
+  if (direct && ::fcntl(fd, F_SETFL, O_DIRECT) != 0) direct = nullptr;
   // From here on the writer owns the file, and its destructor deletes it if a step fails.
   std::unique_ptr<SafetensorsWriter> writer(
       new SafetensorsWriter(path, fd, std::move(file_offsets)));
-  pwrite_all(fd, path, text_bytes(header), 0);
   // The data section is extended now, so that write() only ever fills existing bytes.
   if (::ftruncate(fd, static_cast<off_t>(file_size)) != 0)
     fail("cannot extend '{}' to {} bytes: {}", path, file_size, std::strerror(errno));
+  if (direct) {
+    writer->direct_ = direct;
+    writer->direct_file_ = direct->add_file(fd, path, file_size);
+  }
+  writer->write_at(0, text_bytes(header));
   return writer;
 }
 
@@ -125,11 +121,27 @@ void SafetensorsWriter::write(std::size_t index, std::uint64_t offset_in_tensor,
   WELD_CHECK(index + 1 < file_offsets_.size());
   const std::uint64_t tensor_bytes = file_offsets_[index + 1] - file_offsets_[index];
   WELD_CHECK(offset_in_tensor <= tensor_bytes && bytes.size() <= tensor_bytes - offset_in_tensor);
-  pwrite_all(fd_, path_, bytes, file_offsets_[index] + offset_in_tensor);
+  write_at(file_offsets_[index] + offset_in_tensor, bytes);
+}
+
+void SafetensorsWriter::write_at(std::uint64_t offset, std::span<const std::byte> bytes) {
+  if (direct_) {
+    direct_->write(direct_file_, offset, bytes);
+  } else {
+    pwrite_all(fd_, path_, bytes, offset);
+  }
 }
 
 void SafetensorsWriter::finish() {
   WELD_CHECK(fd_ >= 0);
+  if (direct_) {
+    try {
+      direct_->finish(direct_file_);
+    } catch (const Error&) {
+      abandon();
+      throw;
+    }
+  }
   // No fsync, for speed: the data is safe in the page cache against a crash of weld itself,
   // though not against power loss. close() still reports delayed errors (NFS, quotas).
   const int fd = std::exchange(fd_, -1);
@@ -142,6 +154,7 @@ void SafetensorsWriter::finish() {
 
 void SafetensorsWriter::abandon() {
   if (fd_ < 0) return;
+  if (direct_) direct_->discard(direct_file_);  // its writing thread may still hold the fd
   ::close(std::exchange(fd_, -1));
   ::unlink(path_.c_str());
 }

@@ -31,15 +31,21 @@ struct PlannedTensor {
 std::string safetensors_header_bytes(const std::vector<PlannedTensor>& tensors,
                                      const std::map<std::string, std::string>& metadata);
 
+class DirectWrites;
+
 class SafetensorsWriter {
  public:
-  // Creates `path` (which must not exist) with the planned header and full size.
+  // Creates `path` (which must not exist) with the planned header and full size. With
+  // `direct`, the file is opened with O_DIRECT and written through it (io/direct_writes.h),
+  // unless its file system refuses O_DIRECT; `direct` must outlive the writer.
   static std::unique_ptr<SafetensorsWriter> create(
       const std::string& path, const std::vector<PlannedTensor>& tensors,
-      const std::map<std::string, std::string>& metadata);
+      const std::map<std::string, std::string>& metadata, DirectWrites* direct = nullptr);
   ~SafetensorsWriter();
 
   std::uint64_t file_size() const { return file_offsets_.back(); }
+  // Whether it writes around the page cache.
+  bool direct() const { return direct_ != nullptr; }
 
   // Writes `bytes` at `offset_in_tensor` inside tensor `index`.
   // REQUIRES: the range lies inside the tensor. Safe to call from several threads.
@@ -54,9 +60,12 @@ class SafetensorsWriter {
 
  private:
   SafetensorsWriter(std::string path, int fd, std::vector<std::uint64_t> file_offsets);
+  void write_at(std::uint64_t offset, std::span<const std::byte> bytes);
 
   std::string path_;
   int fd_;
+  DirectWrites* direct_ = nullptr;  // with its id of the file
+  std::size_t direct_file_ = 0;
   // Where each tensor's data starts, then the file's end: the writer keeps no names or shapes,
   // as a model's worth of them is memory that grows with the model.
   std::vector<std::uint64_t> file_offsets_;

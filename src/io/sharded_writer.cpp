@@ -1,9 +1,11 @@
 #include "io/sharded_writer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "io/direct_writes.h"
 #include "util/error.h"
 
 namespace weld {
@@ -57,7 +59,8 @@ void write_index(const std::string& dir, const std::vector<PlannedTensor>& tenso
 }  // namespace
 
 ShardedWriter::ShardedWriter(const std::string& dir, const std::vector<PlannedTensor>& tensors,
-                             std::uint64_t max_shard_bytes) {
+                             std::uint64_t max_shard_bytes, bool direct)
+    : direct_(direct ? std::make_unique<DirectWrites>() : nullptr) {
   std::vector<std::uint64_t> sizes;
   for (const PlannedTensor& t : tensors) sizes.push_back(t.size_bytes());
   layout_ = plan_shard_layout(sizes, max_shard_bytes);
@@ -66,7 +69,7 @@ ShardedWriter::ShardedWriter(const std::string& dir, const std::vector<PlannedTe
     std::vector<PlannedTensor> shard_tensors;
     for (std::size_t t : layout_.tensors_of[s]) shard_tensors.push_back(tensors[t]);
     writers_.push_back(SafetensorsWriter::create(
-        (std::filesystem::path(dir) / layout_.file_names[s]).string(), shard_tensors, metadata));
+        (std::filesystem::path(dir) / layout_.file_names[s]).string(), shard_tensors, metadata, direct_.get()));
   }
   if (writers_.size() > 1) write_index(dir, tensors, layout_);
 }
@@ -74,6 +77,10 @@ ShardedWriter::ShardedWriter(const std::string& dir, const std::vector<PlannedTe
 void ShardedWriter::write(std::size_t tensor, std::uint64_t offset_in_tensor,
                           std::span<const std::byte> bytes) {
   writers_[layout_.shard_of[tensor]]->write(layout_.index_in_shard[tensor], offset_in_tensor, bytes);
+}
+
+bool ShardedWriter::direct() const {
+  return std::all_of(writers_.begin(), writers_.end(), [](const auto& w) { return w->direct(); });
 }
 
 void ShardedWriter::finish() {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "io/direct_writes.h"
 #include "io/safetensors_writer.h"
 
 namespace weld {
@@ -28,11 +29,14 @@ class ShardedWriter {
  public:
   // Creates every shard file in `dir` with its planned header (metadata {"format": "pt"}), and
   // the index when there are several. Keeps no names or shapes: a model's worth of them is
-  // memory that grows with the model.
+  // memory that grows with the model. With `direct`, writes around the page cache
+  // (io/direct_writes.h) where the file system allows it.
   ShardedWriter(const std::string& dir, const std::vector<PlannedTensor>& tensors,
-                std::uint64_t max_shard_bytes);
+                std::uint64_t max_shard_bytes, bool direct = false);
 
   const ShardLayout& layout() const { return layout_; }
+  // Whether every shard is written around the page cache.
+  bool direct() const;
   // Safe to call from several threads. REQUIRES: the range lies inside the tensor.
   void write(std::size_t tensor, std::uint64_t offset_in_tensor, std::span<const std::byte> bytes);
   // Closes every shard.
@@ -40,6 +44,7 @@ class ShardedWriter {
 
  private:
   ShardLayout layout_;
+  std::unique_ptr<DirectWrites> direct_;  // before writers_, which use it until destroyed
   std::vector<std::unique_ptr<SafetensorsWriter>> writers_;
 };
 

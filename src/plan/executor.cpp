@@ -402,7 +402,8 @@ std::uint64_t working_memory_bytes(const MergePlan& plan, const ExecuteOptions& 
     if (is_whole_tensor(plan, t, options))
       whole = std::max(whole, (t.inputs.size() + 1) * t.numel * sizeof(float));
   return std::uint64_t{worker_count(options)} * (per_worker + whole) +
-         std::uint64_t{write_buffers(options)} * write_buffer_bytes(plan);
+         std::uint64_t{write_buffers(options)} * write_buffer_bytes(plan) +
+         (options.writes == OutputWrites::kDirect ? DirectWrites::kBufferBytes : 0);
 }
 
 void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOptions& options) {
@@ -411,7 +412,7 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
     std::vector<PlannedTensor> planned;
     planned.reserve(plan.tensors.size());
     for (const TensorPlan& t : plan.tensors) planned.push_back({t.name, t.dtype, t.shape});
-    return ShardedWriter(out.temp_path(), planned, plan.max_shard_bytes);
+    return ShardedWriter(out.temp_path(), planned, plan.max_shard_bytes, options.writes == OutputWrites::kDirect);
   }();
   const std::vector<TaskRef> tasks = cut_tasks(plan, options);
   std::vector<PreparedTensor> prepared(plan.tensors.size());

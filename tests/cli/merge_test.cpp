@@ -160,6 +160,32 @@ TEST_F(MergeCli, SameBytesWhetherInputsAreCopiedOrMapped) {
   }
 }
 
+// Written around the page cache, in runs and blocks of their own, shards and the index are
+// the bytes a cached write makes, on one thread and two, streamed or whole.
+TEST_F(MergeCli, SameBytesWhetherTheOutputIsCachedOrDirect) {
+  const std::string models = dir_ / "writes";
+  ASSERT_EQ(run_weld("synth -q " + models + " --layers 2 --vocab 4096 --hidden 256 --intermediate 96 "
+                     "--fine-tunes 2").status, 0);
+  const std::string yaml = "merge_method: ties\nbase_model: " + models + "/base\n" +
+                           "parameters: {weight: 0.6, density: 0.5}\nmodels:\n  - model: " + models +
+                           "/ft-1\n  - model: " + models + "/ft-2\n";
+  const std::string shards = " --out-shard-size 1M";
+  ASSERT_EQ(run_weld("merge -q " + config(yaml) + " " + (dir_ / "cached") + shards).status, 0);
+  for (const char* how : {"--threads 1", "--threads 2", "--whole-tensors"}) {
+    const RunResult r = run_weld("merge -q --force --write direct " + std::string(how) + shards + " " +
+                                 config(yaml) + " " + (dir_ / "direct"));
+    ASSERT_EQ(r.status, 0) << how << ": " << r.err;
+    std::size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(dir_ / "cached")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find("safetensors") == std::string::npos) continue;
+      ++files;
+      EXPECT_EQ(read_file(entry.path().string()), read_file(dir_ / ("direct/" + name))) << name << " " << how;
+    }
+    EXPECT_GT(files, 2u);  // shards and their index
+  }
+}
+
 // By default the merge times both ways of reading on its largest input tensor (the
 // embeddings here, 4 Mi f32 values), and says which it took.
 TEST_F(MergeCli, ByDefaultTheWayOfReadingIsProbedOnTheLargestInput) {

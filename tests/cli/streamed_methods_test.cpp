@@ -52,6 +52,7 @@ TEST_P(StreamedMethodsCli, TilesOnAnyThreadCountWriteTheBytesOfTheWholeTensorPat
   EXPECT_EQ(merge("one", "--threads 1"), whole);
   EXPECT_EQ(merge("two", "--threads 2"), whole);
   EXPECT_EQ(merge("mapped", "--threads 2 --read mmap"), whole);
+  EXPECT_EQ(merge("direct", "--threads 2 --write direct"), whole);
 }
 
 constexpr const char* kFamily = "{weight: 0.7, density: 0.4}";
