@@ -2,7 +2,7 @@
 //
 //   bench_merge [--work DIR] [--runs 3] [--double-layers] [--small] [--vocab 32000]
 //               [--methods a,b,...] [--json FILE] [--weld build/weld]
-//               [--floor build/bench/bench_floor] [--read pread|mmap]
+//               [--floor build/bench/bench_floor] [--read pread|mmap] [--write cached|direct]
 //
 // Generates (once) a base and two fine-tunes shaped like a 1B-parameter Llama with
 // `weld synth` (hidden 2048, 22 layers or 44 with --double-layers, intermediate 5632, vocab
@@ -12,7 +12,7 @@
 // times the floor program on the method's input files three times (reading them mapped, the
 // issue's floor; copied with pread, the floor of `weld merge --read pread`; and copied
 // twice over, the floor of a method that makes a pass for a whole-tensor statistic), and
-// `weld merge` of that method (with `--read` as given, else weld's default), one after the
+// `weld merge` of that method (with `--read` and `--write` as given, else weld's defaults), one after the
 // other, with a warm page cache. It reports medians, the ratio to each floor, GB/s of bytes
 // read plus written, the peak anonymous memory (RssAnon high-water, sampled every 2 ms:
 // memory-mapped file pages do not count) and how many times over weld read its inputs' bytes
@@ -49,6 +49,7 @@ struct Options {
   std::string floor = "build/bench/bench_floor";
   std::string json;
   std::string read;  // weld merge's --read, if given
+  std::string write;  // weld merge's --write, if given
   int runs = 3;
   std::string vocab = "32000";
   bool double_layers = false;
@@ -209,6 +210,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--floor") o.floor = value();
     else if (a == "--json") o.json = value();
     else if (a == "--read") o.read = value();
+    else if (a == "--write") o.write = value();
     else if (a == "--runs") o.runs = std::stoi(value());
     else if (a == "--vocab") o.vocab = std::to_string(std::stoul(value()));
     else if (a == "--double-layers") o.double_layers = true;
@@ -293,6 +295,7 @@ int main(int argc, char** argv) {
       prepare();
       std::vector<std::string> merge_args = {o.weld, "merge", "-q", config.string(), out_dir.string()};
       if (!o.read.empty()) merge_args.insert(merge_args.end(), {"--read", o.read});
+      if (!o.write.empty()) merge_args.insert(merge_args.end(), {"--write", o.write});
       const Measurement merge = run(merge_args);
       fs::remove_all(out_dir);
       res.floor_seconds.push_back(floor.seconds);
@@ -313,7 +316,8 @@ int main(int argc, char** argv) {
               "pread floor s", "pread ratio", "2-read s", "2-read x", "GB/s", "peak anon MB", "reads x in");
   std::string json = "{\"layers\": " + std::string(o.small ? "2" : o.double_layers ? "44" : "22") +
                      ", \"runs\": " + std::to_string(o.runs) + ", \"read\": \"" +
-                     (o.read.empty() ? "default" : o.read) + "\", \"results\": [";
+                     (o.read.empty() ? "default" : o.read) + "\", \"write\": \"" +
+                     (o.write.empty() ? "default" : o.write) + "\", \"results\": [";
   for (std::size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
     const double s = median(r.weld_seconds), f = median(r.floor_seconds), p = median(r.pread_floor_seconds),
