@@ -25,8 +25,7 @@ std::byte* allocate_aligned(std::size_t bytes) {
 }  // namespace
 
 DirectWrites::DirectWrites() : run_memory_(allocate_aligned(kBufferBytes), std::free) {
-  for (std::size_t r = 0; r < kRuns; ++r) free_runs_.push_back(run_memory_.get() + r * kRunBytes);
-  writer_ = std::thread([this] { write_jobs(); });
+  for (std::size_t w = 0; w < kWriters; ++w) writers_.emplace_back([this] { write_jobs(); });
 }
 
 DirectWrites::~DirectWrites() {
@@ -36,7 +35,7 @@ DirectWrites::~DirectWrites() {
     stopping_ = true;
   }
   changed_.notify_all();
-  writer_.join();
+  for (std::thread& writer : writers_) writer.join();
 }
 
 std::size_t DirectWrites::add_file(int fd, std::string path, std::uint64_t size) {
@@ -45,37 +44,68 @@ std::size_t DirectWrites::add_file(int fd, std::string path, std::uint64_t size)
   return files_.size() - 1;
 }
 
-void DirectWrites::write(std::size_t file, std::uint64_t offset, std::span<const std::byte> bytes) {
+std::span<std::byte> DirectWrites::reserve(std::size_t file, std::uint64_t offset, std::size_t n) {
+  WELD_CHECK(n > 0 && n <= kMaxPiece);
   std::unique_lock lock(mutex_);
-  throw_if_failed();
-  WELD_CHECK(file < files_.size() && offset <= files_[file].size && bytes.size() <= files_[file].size - offset);
+  return take(lock, file, offset, n, true);
+}
+
+void DirectWrites::commit(std::span<std::byte> piece) {
+  const std::lock_guard lock(mutex_);
+  const auto r = static_cast<std::size_t>((piece.data() - run_memory_.get()) / static_cast<std::ptrdiff_t>(kRunBuffer));
+  WELD_CHECK(r < kRuns && runs_[r].unfilled > 0);
+  --runs_[r].unfilled;
+  if (runs_[r].state == RunState::kClosing && runs_[r].unfilled == 0) write_run(r);
+}
+
+void DirectWrites::write(std::size_t file, std::uint64_t offset, std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
-    // Tiles mostly follow the one before them in their worker's stream: extend that run.
-    auto found = std::find_if(open_.begin(), open_.end(),
-                              [&](const Run& r) { return r.file == file && r.end == offset; });
-    const std::size_t r =
-        found != open_.end() ? static_cast<std::size_t>(found - open_.begin()) : open_run(lock, file, offset);
-    Run& run = open_[r];
-    const std::uint64_t base = block_floor(run.begin);
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(base + kRunBytes - run.end, bytes.size()));
-    std::memcpy(run.buffer + (run.end - base), bytes.data(), n);
-    run.end += n;
-    run.last_use = ++uses_;
-    offset += n;
-    bytes = bytes.subspan(n);
-    if (run.end == base + kRunBytes) write_run(r);
+    std::span<std::byte> piece;
+    {
+      std::unique_lock lock(mutex_);
+      piece = take(lock, file, offset, bytes.size(), false);
+    }
+    std::memcpy(piece.data(), bytes.data(), piece.size());
+    commit(piece);
+    offset += piece.size();
+    bytes = bytes.subspan(piece.size());
   }
+}
+
+std::span<std::byte> DirectWrites::take(std::unique_lock<std::mutex>& lock, std::size_t file, std::uint64_t offset,
+                                        std::size_t n, bool whole) {
+  throw_if_failed();
+  WELD_CHECK(file < files_.size() && offset <= files_[file].size && n <= files_[file].size - offset);
+  const auto room = [&](std::size_t r) {
+    return static_cast<std::size_t>(block_floor(runs_[r].begin) + kRunBuffer - runs_[r].end);
+  };
+  // Tiles mostly follow the one before them in their worker's stream: extend that run.
+  std::size_t r = 0;
+  while (r < kRuns && !(runs_[r].state == RunState::kOpen && runs_[r].file == file && runs_[r].end == offset)) ++r;
+  if (r < kRuns && whole && room(r) < n) close_run(r);
+  if (r == kRuns || runs_[r].state != RunState::kOpen) r = open_run(lock, file, offset);
+  Run& run = runs_[r];
+  const std::size_t m = whole ? n : std::min(n, room(r));
+  const std::span<std::byte> piece(buffer_of(r) + (run.end - block_floor(run.begin)), m);
+  run.end += m;
+  ++run.unfilled;
+  run.last_use = ++uses_;
+  if (room(r) == 0) close_run(r);
+  return piece;
 }
 
 void DirectWrites::finish(std::size_t file) {
   std::unique_lock lock(mutex_);
-  for (std::size_t r = open_.size(); r-- > 0;)
-    if (open_[r].file == file) write_run(r);
+  for (std::size_t r = 0; r < kRuns; ++r) {
+    if (runs_[r].file != file || runs_[r].state == RunState::kFree || runs_[r].state == RunState::kWriting) continue;
+    WELD_CHECK(runs_[r].unfilled == 0);
+    close_run(r);
+  }
   // Blocks still partly filled hold bytes the caller never gave; they are zeros, as in a file
   // extended by ftruncate.
   for (auto it = part_blocks_.lower_bound({file, 0}); it != part_blocks_.end() && it->first.first == file;) {
     queue({.file = file, .offset = it->first.second, .bytes = std::span<const std::byte>(it->second.bytes.get(), kBlock),
-           .run_buffer = nullptr, .block = std::move(it->second.bytes)});
+           .run = kNoRun, .block = std::move(it->second.bytes)});
     it = part_blocks_.erase(it);
   }
   wait_for_file(lock, file);
@@ -89,13 +119,10 @@ void DirectWrites::finish(std::size_t file) {
 void DirectWrites::discard(std::size_t file) {
   std::unique_lock lock(mutex_);
   files_[file].dropped = true;
-  for (std::size_t r = open_.size(); r-- > 0;) {
-    if (open_[r].file != file) continue;
-    free_runs_.push_back(open_[r].buffer);
-    open_.erase(open_.begin() + static_cast<std::ptrdiff_t>(r));
-  }
+  // A run with pieces still being filled is freed by the last commit().
+  for (std::size_t r = 0; r < kRuns; ++r)
+    if (runs_[r].file == file && runs_[r].state == RunState::kOpen) close_run(r);
   part_blocks_.erase(part_blocks_.lower_bound({file, 0}), part_blocks_.lower_bound({file + 1, 0}));
-  changed_.notify_all();  // a caller may wait for a free run
   wait_for_file(lock, file);
 }
 
@@ -104,23 +131,36 @@ void DirectWrites::throw_if_failed() const {
 }
 
 std::size_t DirectWrites::open_run(std::unique_lock<std::mutex>& lock, std::size_t file, std::uint64_t at) {
-  if (open_.size() == kOpenRuns) {
-    const auto oldest = std::min_element(open_.begin(), open_.end(),
-                                         [](const Run& a, const Run& b) { return a.last_use < b.last_use; });
-    write_run(static_cast<std::size_t>(oldest - open_.begin()));
+  const auto is_open = [](const Run& run) { return run.state == RunState::kOpen; };
+  const auto is_free = [](const Run& run) { return run.state == RunState::kFree; };
+  // Counted again after each wait: another caller may have opened a run meanwhile.
+  for (;;) {
+    while (static_cast<std::size_t>(std::count_if(runs_.begin(), runs_.end(), is_open)) >= kOpenRuns) {
+      std::size_t oldest = kRuns;
+      for (std::size_t r = 0; r < kRuns; ++r)
+        if (is_open(runs_[r]) && (oldest == kRuns || runs_[r].last_use < runs_[oldest].last_use)) oldest = r;
+      close_run(oldest);
+    }
+    if (std::any_of(runs_.begin(), runs_.end(), is_free)) break;
+    changed_.wait(lock);
   }
-  changed_.wait(lock, [&] { return !free_runs_.empty(); });
-  open_.push_back({.file = file, .begin = at, .end = at, .buffer = free_runs_.back(), .last_use = ++uses_});
-  free_runs_.pop_back();
-  return open_.size() - 1;
+  const auto r = static_cast<std::size_t>(std::find_if(runs_.begin(), runs_.end(), is_free) - runs_.begin());
+  runs_[r] = {.state = RunState::kOpen, .file = file, .begin = at, .end = at, .unfilled = 0, .last_use = ++uses_};
+  return r;
+}
+
+void DirectWrites::close_run(std::size_t r) {
+  runs_[r].state = RunState::kClosing;
+  if (runs_[r].unfilled == 0) write_run(r);
 }
 
 void DirectWrites::write_run(std::size_t r) {
-  const Run run = open_[r];
-  open_.erase(open_.begin() + static_cast<std::ptrdiff_t>(r));
+  Run& run = runs_[r];
+  if (files_[run.file].dropped) return free_run(r);
+  run.state = RunState::kWriting;
   const std::uint64_t base = block_floor(run.begin);
   const auto bytes_at = [&](std::uint64_t from, std::uint64_t to) {
-    return std::span<const std::byte>(run.buffer + (from - base), static_cast<std::size_t>(to - from));
+    return std::span<const std::byte>(buffer_of(r) + (from - base), static_cast<std::size_t>(to - from));
   };
   // The run's first block, where the run starts inside it, and its last, where the run ends
   // inside it, are shared with other pieces; the blocks between are the run's alone.
@@ -130,11 +170,15 @@ void DirectWrites::write_run(std::size_t r) {
   const std::uint64_t tail_begin = std::max(whole_end, head_end);
   if (tail_begin < run.end) add_to_part_block(run.file, tail_begin, bytes_at(tail_begin, run.end));
   if (whole_begin < whole_end) {
-    queue({.file = run.file, .offset = whole_begin, .bytes = bytes_at(whole_begin, whole_end),
-           .run_buffer = run.buffer});
+    queue({.file = run.file, .offset = whole_begin, .bytes = bytes_at(whole_begin, whole_end), .run = r});
   } else {
-    free_runs_.push_back(run.buffer);
+    free_run(r);
   }
+}
+
+void DirectWrites::free_run(std::size_t r) {
+  runs_[r].state = RunState::kFree;
+  changed_.notify_all();  // a caller may wait for a free run
 }
 
 void DirectWrites::add_to_part_block(std::size_t file, std::uint64_t offset, std::span<const std::byte> bytes) {
@@ -152,7 +196,7 @@ void DirectWrites::add_to_part_block(std::size_t file, std::uint64_t offset, std
   WELD_CHECK(block.filled <= in_file);
   if (block.filled < in_file) return;
   queue({.file = file, .offset = begin, .bytes = std::span<const std::byte>(block.bytes.get(), kBlock),
-         .run_buffer = nullptr, .block = std::move(block.bytes)});
+         .run = kNoRun, .block = std::move(block.bytes)});
   part_blocks_.erase(it);
 }
 
@@ -186,7 +230,7 @@ void DirectWrites::write_jobs() {
     }
     job.block.reset();
     lock.lock();
-    if (job.run_buffer != nullptr) free_runs_.push_back(job.run_buffer);
+    if (job.run != kNoRun) runs_[job.run].state = RunState::kFree;
     --f.in_flight;
     if (error && !failure_) failure_ = std::move(error);
     changed_.notify_all();

@@ -117,11 +117,21 @@ SafetensorsWriter::~SafetensorsWriter() { abandon(); }
 
 void SafetensorsWriter::write(std::size_t index, std::uint64_t offset_in_tensor,
                               std::span<const std::byte> bytes) {
+  write_at(file_offset(index, offset_in_tensor, bytes.size()), bytes);
+}
+
+std::span<std::byte> SafetensorsWriter::reserve(std::size_t index, std::uint64_t offset_in_tensor, std::size_t n) {
+  const std::uint64_t offset = file_offset(index, offset_in_tensor, n);
+  if (!direct_ || n == 0 || n > DirectWrites::kMaxPiece) return {};
+  return direct_->reserve(direct_file_, offset, n);
+}
+
+std::uint64_t SafetensorsWriter::file_offset(std::size_t index, std::uint64_t offset_in_tensor, std::size_t n) const {
   WELD_CHECK(fd_ >= 0);
   WELD_CHECK(index + 1 < file_offsets_.size());
   const std::uint64_t tensor_bytes = file_offsets_[index + 1] - file_offsets_[index];
-  WELD_CHECK(offset_in_tensor <= tensor_bytes && bytes.size() <= tensor_bytes - offset_in_tensor);
-  write_at(file_offsets_[index] + offset_in_tensor, bytes);
+  WELD_CHECK(offset_in_tensor <= tensor_bytes && n <= tensor_bytes - offset_in_tensor);
+  return file_offsets_[index] + offset_in_tensor;
 }
 
 void SafetensorsWriter::write_at(std::uint64_t offset, std::span<const std::byte> bytes) {

@@ -50,6 +50,11 @@ class SafetensorsWriter {
   // Writes `bytes` at `offset_in_tensor` inside tensor `index`.
   // REQUIRES: the range lies inside the tensor. Safe to call from several threads.
   void write(std::size_t index, std::uint64_t offset_in_tensor, std::span<const std::byte> bytes);
+  // Where it writes around the page cache: room in its runs for the n bytes at
+  // `offset_in_tensor` inside tensor `index`, to be filled and then committed through the
+  // DirectWrites. Empty where it does not, or n is more than a run takes (write() them then).
+  // REQUIRES: the range lies inside the tensor.
+  std::span<std::byte> reserve(std::size_t index, std::uint64_t offset_in_tensor, std::size_t n);
 
   // Closes the file, which is then complete. If close() fails, deletes the file and throws
   // weld::Error naming it. REQUIRES: not yet finished or abandoned.
@@ -61,6 +66,8 @@ class SafetensorsWriter {
  private:
   SafetensorsWriter(std::string path, int fd, std::vector<std::uint64_t> file_offsets);
   void write_at(std::uint64_t offset, std::span<const std::byte> bytes);
+  // The offset in the file of the n bytes at `offset_in_tensor` inside tensor `index`.
+  std::uint64_t file_offset(std::size_t index, std::uint64_t offset_in_tensor, std::size_t n) const;
 
   std::string path_;
   int fd_;

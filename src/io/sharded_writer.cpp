@@ -79,6 +79,12 @@ void ShardedWriter::write(std::size_t tensor, std::uint64_t offset_in_tensor,
   writers_[layout_.shard_of[tensor]]->write(layout_.index_in_shard[tensor], offset_in_tensor, bytes);
 }
 
+std::span<std::byte> ShardedWriter::reserve(std::size_t tensor, std::uint64_t offset_in_tensor, std::size_t n) {
+  return writers_[layout_.shard_of[tensor]]->reserve(layout_.index_in_shard[tensor], offset_in_tensor, n);
+}
+
+void ShardedWriter::commit(std::span<std::byte> piece) { direct_->commit(piece); }
+
 bool ShardedWriter::direct() const {
   return std::all_of(writers_.begin(), writers_.end(), [](const auto& w) { return w->direct(); });
 }

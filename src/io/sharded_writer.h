@@ -39,6 +39,12 @@ class ShardedWriter {
   bool direct() const;
   // Safe to call from several threads. REQUIRES: the range lies inside the tensor.
   void write(std::size_t tensor, std::uint64_t offset_in_tensor, std::span<const std::byte> bytes);
+  // Room in the output's runs for the n bytes at `offset_in_tensor` of the tensor, where its
+  // shard is written around the page cache (SafetensorsWriter::reserve); empty where not.
+  // Fill it, then commit() it. REQUIRES: the range lies inside the tensor.
+  std::span<std::byte> reserve(std::size_t tensor, std::uint64_t offset_in_tensor, std::size_t n);
+  // The bytes of a non-empty reserve() are in place.
+  void commit(std::span<std::byte> piece);
   // Closes every shard.
   void finish();
 

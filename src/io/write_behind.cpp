@@ -11,7 +11,8 @@ WriteBehind::WriteBehind(ShardedWriter& writer, std::size_t buffers, std::size_t
     : writer_(writer),
       tensor_name_(std::move(tensor_name)),
       pool_(buffers, std::vector<std::byte>(buffer_bytes)),
-      batch_(std::max<std::size_t>(1, buffers / 4)) {
+      batch_(std::max<std::size_t>(1, buffers / 4)),
+      direct_(writer.direct()) {
   WELD_CHECK(buffers >= 1);
   for (std::size_t b = 0; b < buffers; ++b) free_.push_back(b);
 }
@@ -33,10 +34,27 @@ std::span<std::byte> WriteBehind::acquire() {
   return pool_[b];
 }
 
+std::span<std::byte> WriteBehind::acquire(std::size_t tensor, std::uint64_t offset_in_tensor, std::size_t n) {
+  if (direct_ && !failed()) {
+    try {
+      const std::span<std::byte> room = writer_.reserve(tensor, offset_in_tensor, n);
+      if (!room.empty()) return room;
+    } catch (Error& e) {
+      record_failure(std::move(e), tensor);  // its bytes go to a pool buffer and are dropped
+    }
+  }
+  return acquire();
+}
+
 void WriteBehind::submit(std::span<std::byte> buffer, std::size_t n, std::size_t tensor,
                          std::uint64_t offset_in_tensor) {
-  std::size_t b = 0;
-  while (pool_[b].data() != buffer.data()) ++b;  // a few dozen buffers
+  const auto b = static_cast<std::size_t>(
+      std::find_if(pool_.begin(), pool_.end(), [&](const auto& p) { return p.data() == buffer.data(); }) -
+      pool_.begin());  // a few dozen buffers
+  if (b == pool_.size()) {
+    WELD_CHECK(n == buffer.size());
+    return writer_.commit(buffer);
+  }
   WELD_CHECK(n <= pool_[b].size());
   push({std::span<const std::byte>(pool_[b].data(), n), tensor, offset_in_tensor, b});
 }
@@ -54,6 +72,12 @@ void WriteBehind::push(Write w) {
   } else if (waiting_ > 0) {
     changed_.notify_all();  // a worker out of buffers can write this one
   }
+}
+
+void WriteBehind::record_failure(Error e, std::size_t tensor) {
+  e.add_context(fmt::format("tensor '{}'", tensor_name_(tensor)));
+  const std::lock_guard lock(mutex_);
+  if (!failure_) failure_ = std::move(e);
 }
 
 bool WriteBehind::failed() {
@@ -88,13 +112,12 @@ void WriteBehind::write_queue(std::unique_lock<std::mutex>& lock) {
       try {
         writer_.write(w.tensor, w.offset, w.bytes);
       } catch (Error& e) {
-        e.add_context(fmt::format("tensor '{}'", tensor_name_(w.tensor)));
-        error = e;
+        error = std::move(e);
       }
     }
+    if (error) record_failure(std::move(*error), w.tensor);
     lock.lock();
     if (w.buffer != kExternal) free_.push_back(w.buffer);
-    if (error && !failure_) failure_ = std::move(error);
     if (waiting_ > 0) changed_.notify_all();
   }
   writing_ = false;

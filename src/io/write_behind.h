@@ -44,8 +44,13 @@ class WriteBehind {
 
   // A free buffer: when none is, writes the queue or waits for the worker writing it.
   std::span<std::byte> acquire();
+  // A buffer for the n bytes at (tensor, offset_in_tensor): where the output is written
+  // around the page cache, their room in its runs (ShardedWriter::reserve), so that they are
+  // never copied; else acquire().
+  std::span<std::byte> acquire(std::size_t tensor, std::uint64_t offset_in_tensor, std::size_t n);
   // Queues the first n bytes of a buffer from acquire() for (tensor, offset_in_tensor), and
-  // writes the queue when a batch is ready and nobody is writing.
+  // writes the queue when a batch is ready and nobody is writing; commits a buffer that is
+  // the output's own room (all n bytes of it, for the range it was acquired for).
   void submit(std::span<std::byte> buffer, std::size_t n, std::size_t tensor, std::uint64_t offset_in_tensor);
   // Queues bytes the caller keeps alive until flush() (a memory-mapped input, say).
   void submit_external(std::span<const std::byte> bytes, std::size_t tensor, std::uint64_t offset_in_tensor);
@@ -65,6 +70,8 @@ class WriteBehind {
   static constexpr std::size_t kExternal = static_cast<std::size_t>(-1);
 
   void push(Write w);
+  // Keeps the first error, with the tensor it was writing as context.
+  void record_failure(Error e, std::size_t tensor);
   // Writes until the queue is empty, as the one writer. REQUIRES: `lock` holds mutex_ and
   // nobody is writing.
   void write_queue(std::unique_lock<std::mutex>& lock);
@@ -73,6 +80,7 @@ class WriteBehind {
   std::function<std::string(std::size_t)> tensor_name_;
   std::vector<std::vector<std::byte>> pool_;
   std::size_t batch_;  // queued writes that make a worker write them
+  bool direct_;        // acquire() with a range hands out the output's own room
   std::mutex mutex_;
   std::condition_variable changed_;  // a buffer came back, a write was queued, or writing stopped
   std::vector<std::size_t> free_;

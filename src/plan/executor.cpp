@@ -263,7 +263,7 @@ class WholeTensorReader final : public TensorReader {
 void write_f32(const TensorPlan& t, std::size_t tensor, std::uint64_t begin, const float* values,
                std::size_t n, WriteBehind& writer) {
   const std::size_t out_size = dtype_size(t.dtype);
-  const std::span<std::byte> bytes = writer.acquire();
+  const std::span<std::byte> bytes = writer.acquire(tensor, begin * out_size, n * out_size);
   from_f32(t.dtype, values, bytes.data(), n);
   writer.submit(bytes, n * out_size, tensor, begin * out_size);
 }
@@ -288,7 +288,7 @@ void merge_chunk(const MergePlan& plan, std::size_t tensor, const Task& c, const
   const std::size_t step = tile_elements(plan, t), size = dtype_size(t.dtype);
   for (std::uint64_t begin = c.begin; begin < c.end; begin += step) {
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(step, c.end - begin));
-    const std::span<std::byte> bytes = writer.acquire();
+    const std::span<std::byte> bytes = writer.acquire(tensor, begin * size, n * size);
     fetch_inputs(t, begin, n, reads, buffers);
     // The fused path may decline the tile (DELLA's, when its keep test is made again on whole
     // rows): the tile path then converts the same bytes.

@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/tiny_model.h"
@@ -101,6 +103,71 @@ TEST(DirectWrites, FilesWrittenAtOnceKeepTheirOwnBytes) {
   }
   for (std::size_t k = 0; k < paths.size(); ++k) {
     direct.finish(k);
+    ::close(fds[k]);
+    EXPECT_TRUE(read_file(paths[k]) == contents[k]) << paths[k];
+  }
+}
+
+TEST(DirectWrites, RoomReservedIsFilledInPlaceInAnyOrder) {
+  TempDir dir;
+  const std::string path = dir.path() + "/reserved";
+  const int fd = open_for_direct(path);
+  DirectWrites direct;
+  const std::string bytes = pattern(5 * DirectWrites::kRunBytes + 777);
+  const std::size_t file = direct.add_file(fd, path, bytes.size());
+  // Pieces of up to a run, three reserved at a time and committed last first: runs fill while
+  // pieces of them are still being filled, and pieces of half a run or more close them.
+  const auto pieces = shuffled_pieces(bytes.size(), DirectWrites::kMaxPiece, 7);
+  std::vector<std::span<std::byte>> held;
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    const auto [at, n] = pieces[k];
+    const std::span<std::byte> room = direct.reserve(file, at, n);
+    ASSERT_EQ(room.size(), n);
+    std::memcpy(room.data(), bytes.data() + at, n);
+    held.push_back(room);
+    if (held.size() == 3 || k + 1 == pieces.size()) {
+      for (std::size_t h = held.size(); h-- > 0;) direct.commit(held[h]);
+      held.clear();
+    }
+  }
+  direct.finish(file);
+  ::close(fd);
+  EXPECT_TRUE(read_file(path) == bytes);
+}
+
+TEST(DirectWrites, ThreadsReservingAtOnceEachMakeTheirFiles) {
+  TempDir dir;
+  DirectWrites direct;
+  constexpr std::size_t kThreads = 6, kFilesEach = 2;  // more streams than open runs
+  std::vector<int> fds;
+  std::vector<std::string> paths, contents;
+  for (std::size_t k = 0; k < kThreads * kFilesEach; ++k) {
+    paths.push_back(dir.path() + "/f" + std::to_string(k));
+    fds.push_back(open_for_direct(paths.back()));
+    contents.push_back(pattern(3 * DirectWrites::kRunBytes + 4099 * k));
+    contents.back()[0] = static_cast<char>(k);
+    EXPECT_EQ(direct.add_file(fds.back(), paths.back(), contents.back().size()), k);
+  }
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::size_t f = t * kFilesEach; f < (t + 1) * kFilesEach; ++f) {
+        const std::string& bytes = contents[f];
+        for (const auto& [at, n] : shuffled_pieces(bytes.size(), DirectWrites::kRunBytes / 2, static_cast<unsigned>(f))) {
+          if (n % 2 == 0) {  // half the pieces copied, half filled in place
+            direct.write(f, at, std::as_bytes(std::span(bytes.data() + at, n)));
+          } else {
+            const std::span<std::byte> room = direct.reserve(f, at, n);
+            std::memcpy(room.data(), bytes.data() + at, n);
+            direct.commit(room);
+          }
+        }
+        direct.finish(f);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (std::size_t k = 0; k < paths.size(); ++k) {
     ::close(fds[k]);
     EXPECT_TRUE(read_file(paths[k]) == contents[k]) << paths[k];
   }
