@@ -364,8 +364,8 @@ std::size_t write_buffer_bytes(const MergePlan& plan) {
 // first it can pay a page fault for every 4 KiB of them, tensor after tensor: a 22-layer
 // dare_linear merge made 43 000 page faults and took 0.2-0.3 s more user time once its largest
 // tensors kept no bits (TaskVectorSparsifier::kMaxRandomBitsElements), 6 000-6 400 with these.
-// Blocks above 4 MB (the bits are at most 2 MB per fine-tune) are rare and large, such as the
-// selection windows of the largest tensors (up to 8 MB an array): they keep mappings of their
+// Blocks above 4 MB are rare and large, such as the bits of the largest tensors (up to 8 MB
+// per fine-tune) and their selection windows (up to 8 MB an array): they keep mappings of their
 // own, whose pages go back when freed (held in the heap, a 128256 x 4096 embedding's windows
 // raised a ties merge's peak from 50 to 54-73 MB).
 void keep_freed_statistics_for_reuse() {
