@@ -67,8 +67,8 @@ WELD_VECTOR_CLONES void add_to(float* sum, const float* v, std::size_t n) noexce
   for (std::size_t j = 0; j < n; ++j) sum[j] += v[j];
 }
 
-WELD_VECTOR_CLONES void scale_by(float* d, std::size_t n, double scale) noexcept {
-  for (std::size_t j = 0; j < n; ++j) d[j] = static_cast<float>(d[j] * scale);
+WELD_VECTOR_CLONES void scale_by(float* d, std::size_t n, float scale) noexcept {
+  for (std::size_t j = 0; j < n; ++j) d[j] *= scale;
 }
 
 }  // namespace
@@ -94,7 +94,10 @@ TaskVectorSparsifier::TaskVectorSparsifier(Sparsifier method, const SparsifyArgs
     keep_all_ = true;
     return;
   }
-  if (args.density <= 0.0 && method != Sparsifier::kMagnitude) {
+  // Draws are tested against the density in float: one that rounds to +0 keeps nothing either.
+  const bool keeps_none =
+      method == Sparsifier::kRandom ? static_cast<float>(args.density) <= 0.0f : args.density <= 0.0;
+  if (keeps_none && method != Sparsifier::kMagnitude) {
     drop_all_ = true;
     return;
   }
@@ -156,7 +159,7 @@ void TaskVectorSparsifier::set_selected(std::span<const std::uint64_t> pairs) {
 void TaskVectorSparsifier::set_l1_norms(double before, double after) {
   kept_bits_ = std::move(pending_bits_);  // complete now: mask() may read them
   if (before < kRescaleEpsilon || after < kRescaleEpsilon) return;
-  scale_ = before / after;
+  scale_ = static_cast<float>(before / after);
   scaled_ = true;
 }
 
@@ -333,12 +336,14 @@ std::optional<LaneMask> TaskVectorSparsifier::lane_mask() const noexcept {
       m.first_dropped = first_dropped_;
       m.flip = key_flip();
       return m;
-    case Sparsifier::kRandom:
+    case Sparsifier::kRandom: {
       m.kind = LaneMask::Kind::kDraws;
       m.rng = &rng_;
-      m.keep = static_cast<float>(args_.density);
-      m.keep_scale = args_.rescale && args_.rescale_by_probability ? 1.0f / m.keep : 1.0f;
+      const auto keep = static_cast<float>(args_.density);
+      m.last_kept = CounterRng::last_kept_bits(keep);
+      m.keep_scale = args_.rescale && args_.rescale_by_probability ? 1.0f / keep : 1.0f;
       return m;
+    }
     case Sparsifier::kDellaMagprune:
       break;
   }

@@ -62,10 +62,12 @@ struct LaneMask {
   std::uint64_t bit_bytes = 0;
   std::uint64_t first_kept = 0, first_dropped = 0;  // kRankPairs, as keep_pairs_between
   std::uint32_t flip = 0;
-  const CounterRng* rng = nullptr;  // kDraws: kept where the draw is below keep, times keep_scale
-  float keep = 1.0f, keep_scale = 1.0f;
-  bool scaled = false;  // then times scale, in double
-  double scale = 1.0;
+  // kDraws: kept where the draw is below keep (its bits at most last_kept), times keep_scale.
+  const CounterRng* rng = nullptr;
+  std::uint32_t last_kept = 0;
+  float keep_scale = 1.0f;
+  bool scaled = false;  // then times scale
+  float scale = 1.0f;
 
   // d = rescale(mask(d)) for the elements [index, index + 16) of the task vector. For
   // run_lanes_fused only: compiled for AVX-512 from the start, as GCC 12 lowers comparisons
@@ -97,11 +99,11 @@ struct LaneMask {
       if constexpr (K == Kind::kRankPairs) kept &= ~below_pair(key, at, first_kept);
       lane_select(kept, d, Lanes{}, d);
     } else if constexpr (K == Kind::kDraws) {
-      Lanes u;
-      rng->draw_lanes(index, u);
-      lane_select(u < keep, d * keep_scale, Lanes{}, d);
+      CounterRng::DrawBits halves;
+      rng->draw_bits_lanes(index, halves);
+      lane_select(halves <= last_kept, d * keep_scale, Lanes{}, d);
     }
-    if (scaled) d = __builtin_convertvector(__builtin_convertvector(d, DoubleLanes) * scale, Lanes);
+    if (scaled) d *= scale;
   }
 
  private:
@@ -233,7 +235,10 @@ class TaskVectorSparsifier {
                               const std::function<void(std::size_t first, std::span<float> d)>& task_vector);
   // What selection keys are xor'ed with: magnitude selects the largest first.
   std::uint32_t key_flip() const noexcept { return method_ == Sparsifier::kMagnitude ? 0xffffffffu : 0u; }
-  double scale_ = 1.0;
+  // The L1 ratio before / after, found in double and applied in float, as mergekit's float32
+  // tensors apply it (a product in double then rounded held DARE's merge pass on 8 conversions
+  // per 16 elements).
+  float scale_ = 1.0f;
   bool scaled_ = false;
   CounterRng rng_;
   CounterRng rivals_;  // della_magprune: each element's rival in its row (tensor/rank_keep.h)

@@ -36,11 +36,11 @@ void random_keep_l1_scalar(const float* x, const float* b, const float* u, float
 }
 
 void masked_weighted_delta_scalar(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,
-                                  std::optional<double> scale, float weight, float* out, Into into,
+                                  std::optional<float> scale, float weight, float* out, Into into,
                                   std::size_t first, std::size_t last) noexcept {
   for (std::size_t j = first; j < last; ++j) {
     float m = bits && !bit_set(bits, begin + j) ? 0.0f : x[j] - b[j];
-    if (scale) m = static_cast<float>(m * *scale);
+    if (scale) m *= *scale;
     out[j] = into == Into::kAdd ? out[j] + m * weight : m * weight;
   }
 }
@@ -53,11 +53,14 @@ template <bool kBits = true>
 __attribute__((target("avx512f,avx512bw"), always_inline)) inline void keep_l1_block(
     __m512i d, __mmask16 kept, __m512d& before, __m512d& after, std::uint8_t* bits) noexcept {
   const __m512 abs_d = _mm512_castsi512_ps(_mm512_and_si512(d, _mm512_set1_epi32(0x7fffffff)));
-  const __m512 abs_kept = _mm512_maskz_mov_ps(kept, abs_d);
-  before = _mm512_add_pd(before, _mm512_cvtps_pd(_mm512_castps512_ps256(abs_d)));
-  before = _mm512_add_pd(before, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_d), 1))));
-  after = _mm512_add_pd(after, _mm512_cvtps_pd(_mm512_castps512_ps256(abs_kept)));
-  after = _mm512_add_pd(after, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_kept), 1))));
+  // The kept terms are the converted ones masked (a dropped term is +0 either way): two
+  // conversions per block, not four.
+  const __m512d low = _mm512_cvtps_pd(_mm512_castps512_ps256(abs_d));
+  const __m512d high = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_d), 1)));
+  before = _mm512_add_pd(before, low);
+  before = _mm512_add_pd(before, high);
+  after = _mm512_add_pd(after, _mm512_maskz_mov_pd(static_cast<__mmask8>(kept), low));
+  after = _mm512_add_pd(after, _mm512_maskz_mov_pd(static_cast<__mmask8>(kept >> 8), high));
   if constexpr (kBits) {
     const auto set = static_cast<std::uint16_t>(_mm512_mask_test_epi32_mask(kept, d, d));
     __builtin_memcpy(bits, &set, sizeof set);
@@ -90,15 +93,15 @@ WELD_TARGET_LANES std::size_t random_keep_l1_fused(const std::byte* x, const std
                                                    std::uint8_t* bits, double* before_lanes,
                                                    double* after_lanes) noexcept {
   constexpr std::size_t size = T == DType::kF32 ? 4 : 2;
-  const __m512 keep_v = _mm512_set1_ps(keep);
+  const __m512i last_kept = _mm512_set1_epi32(static_cast<int>(CounterRng::last_kept_bits(keep)));
   __m512d before = _mm512_loadu_pd(before_lanes), after = _mm512_loadu_pd(after_lanes);
   std::size_t j = 0;
   CounterRng::LaneDraws draws(rng, begin);
   for (; j + 16 <= n; j += 16) {
     const Lanes d = lanes_detail::load16<T>(x + j * size, 0xffff) - lanes_detail::load16<T>(b + j * size, 0xffff);
-    Lanes u;
-    draws.next(u);
-    const __mmask16 kept = _mm512_cmp_ps_mask(u, keep_v, _CMP_LT_OQ);
+    CounterRng::DrawBits halves;
+    draws.next_bits(halves);
+    const __mmask16 kept = _mm512_cmple_epu32_mask(reinterpret_cast<__m512i>(halves), last_kept);
     keep_l1_block<kBits>(_mm512_castps_si512(d), kept, before, after, kBits ? bits + j / 8 : nullptr);
   }
   _mm512_storeu_pd(before_lanes, before);
@@ -128,10 +131,10 @@ WELD_TARGET_LANES void delta_bits_fused(const std::byte* x, const std::byte* b, 
 }
 
 __attribute__((target("avx512f,avx512bw"))) std::size_t masked_weighted_delta_avx512(
-    const float* x, const float* b, const std::uint8_t* bits, std::optional<double> scale, float weight, float* out,
+    const float* x, const float* b, const std::uint8_t* bits, std::optional<float> scale, float weight, float* out,
     Into into, std::size_t n) noexcept {
   const __m512 weight_v = _mm512_set1_ps(weight);
-  const __m512d scale_v = _mm512_set1_pd(scale.value_or(1.0));
+  const __m512 scale_v = _mm512_set1_ps(scale.value_or(1.0f));
   std::size_t j = 0;
   for (; j + 16 <= n; j += 16) {
     __m512 m = _mm512_sub_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(b + j));
@@ -140,12 +143,7 @@ __attribute__((target("avx512f,avx512bw"))) std::size_t masked_weighted_delta_av
       __builtin_memcpy(&set, bits + j / 8, sizeof set);
       m = _mm512_maskz_mov_ps(set, m);
     }
-    if (scale) {
-      const __m256 low = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(m)), scale_v));
-      const __m256 high = _mm512_cvtpd_ps(
-          _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1))), scale_v));
-      m = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(low)), _mm256_castps_pd(high), 1));
-    }
+    if (scale) m = _mm512_mul_ps(m, scale_v);
     const __m512 t = _mm512_mul_ps(m, weight_v);
     _mm512_storeu_ps(out + j, into == Into::kAdd ? _mm512_add_ps(_mm512_loadu_ps(out + j), t) : t);
   }
@@ -185,11 +183,11 @@ __attribute__((target("avx2"))) std::size_t random_keep_l1_avx2(const float* x, 
 
 __attribute__((target("avx2"))) std::size_t masked_weighted_delta_avx2(const float* x, const float* b,
                                                                        const std::uint8_t* bits,
-                                                                       std::optional<double> scale, float weight,
+                                                                       std::optional<float> scale, float weight,
                                                                        float* out, Into into, std::size_t n) noexcept {
   const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
   const __m256 weight_v = _mm256_set1_ps(weight);
-  const __m256d scale_v = _mm256_set1_pd(scale.value_or(1.0));
+  const __m256 scale_v = _mm256_set1_ps(scale.value_or(1.0f));
   std::size_t j = 0;
   for (; j + 8 <= n; j += 8) {
     __m256 m = _mm256_sub_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(b + j));
@@ -197,11 +195,7 @@ __attribute__((target("avx2"))) std::size_t masked_weighted_delta_avx2(const flo
       const __m256i set = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits[j / 8]), lane_bits), lane_bits);
       m = _mm256_and_ps(m, _mm256_castsi256_ps(set));
     }
-    if (scale) {
-      const __m128 low = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(m)), scale_v));
-      const __m128 high = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(m, 1)), scale_v));
-      m = _mm256_insertf128_ps(_mm256_castps128_ps256(low), high, 1);
-    }
+    if (scale) m = _mm256_mul_ps(m, scale_v);
     const __m256 t = _mm256_mul_ps(m, weight_v);
     _mm256_storeu_ps(out + j, into == Into::kAdd ? _mm256_add_ps(_mm256_loadu_ps(out + j), t) : t);
   }
@@ -305,7 +299,7 @@ void delta_lanes(const std::byte* x, const std::byte* b, DType dtype, std::size_
 }
 
 void masked_weighted_delta(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,
-                           std::optional<double> scale, float weight, float* out, std::size_t n, Into into,
+                           std::optional<float> scale, float weight, float* out, std::size_t n, Into into,
                            x86::Isa isa) noexcept {
   std::size_t j = to_byte_start(begin, n);
   masked_weighted_delta_scalar(x, b, bits, begin, scale, weight, out, into, 0, j);

@@ -47,12 +47,12 @@ void delta_lanes(const std::byte* x, const std::byte* b, DType dtype, std::size_
 // Whether a kernel's results replace out[j] or are added to it.
 enum class Into { kStore, kAdd };
 
-// t[j] = weight * float(m[j] * scale) over elements [begin, begin + n) of a task vector,
+// t[j] = weight * (m[j] * scale) over elements [begin, begin + n) of a task vector, in float,
 // where m[j] = x[j] - b[j] if the bit of element begin + j is set (every element when bits is
-// null) and +0 if not, and the product with scale is taken in double (m[j] alone without
-// it); out[j] = t[j], or out[j] += t[j] with Into::kAdd.
+// null) and +0 if not (m[j] alone without a scale); out[j] = t[j], or out[j] += t[j] with
+// Into::kAdd.
 void masked_weighted_delta(const float* x, const float* b, const std::uint8_t* bits, std::uint64_t begin,
-                           std::optional<double> scale, float weight, float* out, std::size_t n,
+                           std::optional<float> scale, float weight, float* out, std::size_t n,
                            Into into = Into::kStore, x86::Isa isa = x86::detected_isa()) noexcept;
 
 }  // namespace weld

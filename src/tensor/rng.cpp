@@ -1,5 +1,6 @@
 #include "tensor/rng.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <type_traits>
@@ -108,6 +109,12 @@ void CounterRng::fill_draw_bits_at(std::uint64_t first, const std::uint32_t* off
   if (has_avx512dq()) return fill_draw_bits_at_avx512(stream_, first, offsets, n, out);
 #endif
   fill_draw_bits_at_loop(stream_, first, offsets, n, out);
+}
+
+std::uint32_t CounterRng::last_kept_bits(float keep) noexcept {
+  // keep * 2^24 is exact in double; draws are below 2^24, so every one is kept from there on.
+  const double below = std::min(std::ceil(static_cast<double>(keep) * 16777216.0), 16777216.0);
+  return static_cast<std::uint32_t>(static_cast<std::uint64_t>(below) * 256 - 1);
 }
 
 CounterRng CounterRng::substream(std::string_view name) const noexcept {

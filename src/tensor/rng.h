@@ -84,12 +84,24 @@ class CounterRng {
   // lanes are, read as 16 32-bit lanes, each word's low half then its high half, and a draw is
   // the top 24 bits of its half.
   [[gnu::always_inline]] void draw_lanes(std::uint64_t first, Lanes& out) const noexcept {
+    DrawBits halves;
+    draw_bits_lanes(first, halves);
+    LaneDraws::to_draws(halves, out);
+  }
+  // Lane j = draw_bits(first + j), as draw_lanes.
+  using DrawBits = std::uint32_t __attribute__((vector_size(64)));
+  [[gnu::always_inline]] void draw_bits_lanes(std::uint64_t first, DrawBits& out) const noexcept {
     if (first % 2 != 0) {  // the words straddle the lanes: one draw at a time
-      for (std::size_t j = 0; j < kLaneWidth; ++j) out[j] = draw(first + j);
+      for (std::size_t j = 0; j < kLaneWidth; ++j) out[j] = draw_bits(first + j);
       return;
     }
-    LaneDraws(*this, first).next(out);
+    LaneDraws(*this, first).next_bits(out);
   }
+  // draw(i) < keep exactly when draw_bits(i) <= last_kept_bits(keep), for keep > 0: one
+  // unsigned compare of the halves in place of a shift, a conversion, a multiply and a float
+  // compare (draw(i) is (draw_bits(i) >> 8) / 2^24, below keep when draw_bits(i) >> 8 is
+  // below ceil(keep 2^24)).
+  static std::uint32_t last_kept_bits(float keep) noexcept;
   // draw_lanes(first), draw_lanes(first + 16), ... in turn, from an even `first`: the words'
   // counter products carried from step to step, so that a step multiplies twice, not three
   // times (DARE's L1 pass, BM_family_lanes/dare_linear/0: about 6% less time).
@@ -98,12 +110,21 @@ class CounterRng {
     [[gnu::always_inline]] LaneDraws(const CounterRng& rng, std::uint64_t first) noexcept
         : word_(rng.stream_ + first / 2 * kGamma + Words{0, 1, 2, 3, 4, 5, 6, 7} * kGamma) {}
     [[gnu::always_inline]] void next(Lanes& out) noexcept {
-      using Halves = std::uint32_t __attribute__((vector_size(64)));
+      DrawBits halves;
+      next_bits(halves);
+      to_draws(halves, out);
+    }
+    // The same as draw_bits() values.
+    [[gnu::always_inline]] void next_bits(DrawBits& out) noexcept {
       static_assert(std::endian::native == std::endian::little, "a word's low half comes first");
       Words word = word_;
       word_ += kLaneWidth / 2 * kGamma;
       rng_detail::mix_in_place(word);
-      const Halves draws = reinterpret_cast<Halves>(word) >> 8;  // below 2^24: exact as int32 and float
+      out = reinterpret_cast<DrawBits>(word);
+    }
+    // In place, as a vector return would change the ABI.
+    [[gnu::always_inline]] static void to_draws(const DrawBits& halves, Lanes& out) noexcept {
+      const DrawBits draws = halves >> 8;  // below 2^24: exact as int32 and float
       out = __builtin_convertvector(reinterpret_cast<LaneBits>(draws), Lanes) * (1.0f / 16777216.0f);
     }
 

@@ -158,13 +158,13 @@ TEST(RandomKeepL1, NaNReachesBothNormsWhenKeptAndOnlyTheFirstWhenDropped) {
 }
 
 // The definition of the merge pass's kernel, step by step.
-std::vector<float> weighted_by_steps(const TaskVector& t, const std::uint8_t* bits, std::optional<double> scale,
+std::vector<float> weighted_by_steps(const TaskVector& t, const std::uint8_t* bits, std::optional<float> scale,
                                      float weight) {
   std::vector<float> d(kN);
   for (std::size_t i = 0; i < kN; ++i) d[i] = t.x[i] - t.b[i];
   if (bits) zero_where_clear(d, 0, bits);
   for (float& v : d) {
-    if (scale) v = static_cast<float>(v * *scale);
+    if (scale) v *= *scale;
     v *= weight;
   }
   return d;
@@ -179,7 +179,7 @@ TEST(MaskedWeightedDelta, GivesTheStepsBitsOnEveryInstructionSet) {
   for (std::size_t i = 0; i < kN; ++i) earlier[i] = i % 7 == 0 ? -0.0f : std::cos(static_cast<float>(i)) * 1e-3f;
   for (const Into into : {Into::kStore, Into::kAdd})
     for (const bool masked : {false, true})
-      for (const std::optional<double> scale : {std::optional<double>(), std::optional(1.7), std::optional(1e300)}) {
+      for (const std::optional<float> scale : {std::optional<float>(), std::optional(1.7f), std::optional(3e38f)}) {
         std::vector<float> expected = weighted_by_steps(t, masked ? bits.data() : nullptr, scale, -0.3f);
         if (into == Into::kAdd)
           for (std::size_t i = 0; i < kN; ++i) expected[i] = earlier[i] + expected[i];

@@ -169,6 +169,35 @@ TEST(CounterRng, LaneDrawsStepsThroughTheDrawsFromAnEvenStart) {
   }
 }
 
+TEST(CounterRng, DrawBitsLanesGivesTheValuesOfDrawBitsFromAnyStart) {
+  const CounterRng rng(7, "draws");
+  for (std::uint64_t first : {0ull, 1ull, 16ull, 123456789ull, (1ull << 40) + 2}) {
+    CounterRng::DrawBits lanes;
+    rng.draw_bits_lanes(first, lanes);
+    for (std::size_t j = 0; j < kLaneWidth; ++j) ASSERT_EQ(lanes[j], rng.draw_bits(first + j)) << first << " + " << j;
+  }
+}
+
+// The fused kernels test draw_bits(i) <= last_kept_bits(keep) for draw(i) < keep: the same
+// answer on either side of every boundary, for keeps on the draws' grid and between them.
+TEST(CounterRng, LastKeptBitsKeepsExactlyTheDrawsBelowKeep) {
+  const auto draw_of = [](std::uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); };
+  const float on_grid = 3.0f / 16777216.0f;
+  for (const float keep : {0.5f, 0.3f, 1e-30f, on_grid, std::nextafter(on_grid, 1.0f), std::nextafter(on_grid, 0.0f),
+                           std::nextafter(1.0f, 0.0f), 1.0f}) {
+    const std::uint32_t last = CounterRng::last_kept_bits(keep);
+    EXPECT_LT(draw_of(last), keep) << keep;
+    if (last != ~std::uint32_t{0}) {
+      EXPECT_GE(draw_of(last + 1), keep) << keep;
+    }
+    const CounterRng rng(11, "keep");
+    for (std::uint64_t i = 0; i < 4096; ++i)
+      ASSERT_EQ(rng.draw_bits(i) <= last, rng.draw(i) < keep) << "keep " << keep << " counter " << i;
+  }
+  EXPECT_EQ(CounterRng::last_kept_bits(1.0f), ~std::uint32_t{0});  // every draw is below 1
+  EXPECT_EQ(CounterRng::last_kept_bits(1e-30f), 255u);              // only draws of 0
+}
+
 // Both halves of a word are fair coins for any keep probability, and independent of each
 // other and of the next word's halves: the sparsifiers draw neighbouring elements from them.
 TEST(CounterRng, DrawsAreUniformAndNeighboursIndependent) {
