@@ -97,12 +97,14 @@ void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbabilit
   std::size_t count = 0;
   settle_scalar(pass, x86::settle_by_draws(pass, 0, n, band, count, isa), n, band, count);
   if (count > 0) rivals.fill_draw_bits_at(first, band, count, band_bits);
+  std::size_t dropped = 0;  // the band's losers the vector body listed, at the band's start
   for (std::size_t e = 0; e < count;) {
-    e = x86::settle_band(pass, band, band_bits, e, count, isa);
+    e = x86::settle_band(pass, band, band_bits, e, count, dropped, isa);
     const std::size_t end = std::min(count, e + kScalarBlock);
     band_scalar(pass, band, band_bits, e, end, rivals, first);
     e = end;
   }
+  for (std::size_t k = 0; k < dropped; ++k) row[band[k]] = 0.0f;
   if (!tally) return;
   tally->before->add_by(n, [&](double* before) {
     tally->after->add_by(n, [&](double* after) {

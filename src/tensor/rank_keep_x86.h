@@ -46,10 +46,11 @@ std::size_t settle_by_draws(const KeepPass& pass, std::size_t from, std::size_t 
                             std::size_t& count, Isa isa = detected_isa()) noexcept;
 
 // The second: band elements [from, m) of `band`, whose rival bits `bits` holds, compared
-// with their rivals; zeroes those that lose. Returns where it stopped: m's last whole vector,
-// or the first vector that holds a rejected rival draw.
-std::size_t settle_band(const KeepPass& pass, const std::uint32_t* band, const std::uint32_t* bits,
-                        std::size_t from, std::size_t m, Isa isa = detected_isa()) noexcept;
+// with their rivals; lists the indices of those that lose in band[dropped...] (counting them
+// in `dropped`, which must be at most `from`), for the caller to zero. Returns where it
+// stopped: m's last whole vector, or the first vector that holds a rejected rival draw.
+std::size_t settle_band(const KeepPass& pass, std::uint32_t* band, const std::uint32_t* bits, std::size_t from,
+                        std::size_t m, std::size_t& dropped, Isa isa = detected_isa()) noexcept;
 
 // The third, with a tally: tallies elements from `from` on of the row as the test left it.
 // Returns where it stopped, n's last whole vector.
