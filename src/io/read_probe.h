@@ -16,7 +16,9 @@ namespace weld {
 struct ReadProbe {
   double mapped_seconds = 0;  // reading the pieces through the map, touching its pages first
   double copied_seconds = 0;  // copying the same pieces with pread, as the workers do
-  bool mapped_is_faster() const { return mapped_seconds < copied_seconds; }
+  // For a merge that reads each input `reads` times: a mapped page is touched for the first
+  // time once, a copy is made on every read.
+  bool mapped_is_faster(double reads = 1.0) const { return mapped_seconds < copied_seconds * reads; }
 };
 
 // Reads kProbePieces pieces of kProbePieceBytes spread over bytes [offset, offset + length)

@@ -55,8 +55,9 @@ struct ExecuteOptions {
 };
 
 // The way of reading that is faster on this machine, by probe_reads (io/read_probe.h) on the
-// plan's largest input tensor; pread, the long-standing default, where that is too small to
-// tell. `probe` gets the measurement, if one was made.
+// plan's largest input tensor, for the times the plan's method reads each input (twice with
+// statistics passes); pread, the long-standing default, where that is too small to tell.
+// `probe` gets the measurement, if one was made.
 InputReads choose_input_reads(const MergePlan& plan, std::optional<ReadProbe>* probe = nullptr);
 
 // Writes every shard of `plan` into `out`. Throws weld::Error on an I/O failure; the shards

@@ -37,9 +37,12 @@ TEST(ReadProbe, ARangeSmallerThanItsPiecesCannotTell) {
   EXPECT_FALSE(probe_reads(file, 1, kProbeBytes).has_value());
 }
 
-TEST(ReadProbe, MapIsFasterOnlyWhenItTookLess) {
+TEST(ReadProbe, MapIsFasterWhenItTookLessThanTheCopiesOfEveryRead) {
   EXPECT_TRUE((ReadProbe{.mapped_seconds = 1, .copied_seconds = 2}).mapped_is_faster());
   EXPECT_FALSE((ReadProbe{.mapped_seconds = 2, .copied_seconds = 1}).mapped_is_faster());
+  // Read twice, the copies cost twice: a first touch of 1.5 copies is then the cheaper.
+  EXPECT_TRUE((ReadProbe{.mapped_seconds = 1.5, .copied_seconds = 1}).mapped_is_faster(2.0));
+  EXPECT_FALSE((ReadProbe{.mapped_seconds = 2.5, .copied_seconds = 1}).mapped_is_faster(2.0));
 }
 
 }  // namespace
