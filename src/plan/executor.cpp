@@ -74,25 +74,16 @@ std::vector<TaskRef> cut_tasks(const MergePlan& plan, const ExecuteOptions& opti
   std::vector<std::uint32_t> streamed;  // tensors with statistics passes, in order
   for (std::size_t t = 0; t < plan.tensors.size(); ++t)
     if (is_streamed(plan, plan.tensors[t], options)) streamed.push_back(static_cast<std::uint32_t>(t));
-  // Prepare tasks run ahead of the chunks that need them, at least this many streamed tensors
-  // and as many more after the current one as kPrepareAheadElements holds: passes cost more than the merge, so every
-  // worker should find passes to make, and while one makes those of a large tensor the others
-  // make those of the tensors after it instead of waiting for it.
+  // Prepare tasks run this many streamed tensors ahead of the chunks that need them: passes
+  // cost more than the merge, so every worker should find passes to make.
   const std::size_t lookahead = 2 * std::max(1u, options.threads);
-  std::vector<std::uint64_t> elements_before{0};  // of streamed[0, k)
-  for (const std::uint32_t t : streamed) elements_before.push_back(elements_before.back() + plan.tensors[t].numel);
   std::vector<TaskRef> tasks;
   std::size_t next_prepare = 0;
   for (std::uint32_t t = 0; t < plan.tensors.size(); ++t) {
     const auto position = static_cast<std::size_t>(
         std::lower_bound(streamed.begin(), streamed.end(), t) - streamed.begin());
-    for (; next_prepare < streamed.size(); ++next_prepare) {
-      const std::size_t after_current = std::min(position + 1, next_prepare);
-      const bool ahead = next_prepare < position + lookahead ||
-                         elements_before[next_prepare] - elements_before[after_current] < kPrepareAheadElements;
-      if (!ahead) break;
+    for (; next_prepare < streamed.size() && next_prepare < position + lookahead; ++next_prepare)
       tasks.push_back({streamed[next_prepare], TaskRef::kPrepare});
-    }
     const TensorPlan& tensor = plan.tensors[t];
     const std::uint64_t step = chunk_elements(plan, tensor, options);
     const std::uint64_t chunks = std::max<std::uint64_t>(1, tensor.numel / step + (tensor.numel % step != 0));

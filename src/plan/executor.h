@@ -28,13 +28,6 @@ inline constexpr std::size_t kTileElements = std::size_t{1} << 16;
 // handing out chunks costs nothing.
 inline constexpr std::size_t kChunkElements = std::size_t{1} << 20;
 
-// Elements of the streamed tensors after the one being merged whose passes may be made
-// ahead of it (beyond a few tensors): a 32000 x 2048 embedding is 62.5 Mi, whose DELLA passes
-// take one worker 0.1-0.2 s, in which the others made the passes of the next few tensors and
-// then waited on it (and on the head's, at the end). What this holds at once stays bounded:
-// DARE's and DELLA's bits of 64 Mi elements are 8 MiB per fine-tune.
-inline constexpr std::uint64_t kPrepareAheadElements = std::uint64_t{1} << 26;
-
 // How the workers read the inputs' bytes: copied a tile at a time into a buffer of their own
 // (pread), or straight from the memory maps. Both read the same bytes; which is faster depends
 // on what a first touch of a mapped page costs on the machine (docs/performance.md).
