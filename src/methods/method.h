@@ -125,6 +125,19 @@ class TensorReader {
     WELD_CHECK(has_lanes());
   }
 
+  using SegmentFn = std::function<void(const TensorReader& reader, std::uint64_t begin, std::uint64_t end)>;
+  // Calls fn(reader, begin, end) once for each segment [begin, end) of `segment` elements that
+  // cuts [0, numel) (the last may be shorter), and returns when every call has. The executor
+  // shares the segments with the workers that wait for this tensor's statistics, each reading
+  // through a reader of its own, so fn may run on several threads at once: each call must write
+  // only what belongs to its segment, so that the results are the same however the segments
+  // are shared. This reader makes the calls in order. The first exception a call throws is
+  // rethrown once every call has returned.
+  virtual void for_each_segment(std::uint64_t segment, const SegmentFn& fn) const {
+    WELD_CHECK(segment > 0);
+    for (std::uint64_t begin = 0; begin < numel; begin += segment) fn(*this, begin, std::min(numel, begin + segment));
+  }
+
   const std::uint64_t numel;
   const std::span<const std::uint64_t> shape;
   const std::string_view name;  // of the output tensor

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <utility>
 
 #include "tensor/bitmask.h"
 #include "tensor/masked_delta.h"
@@ -24,6 +26,10 @@ constexpr std::size_t kDeltaSlot = 1002;  // floats: a task vector the caller ha
 
 // Draws the random sparsifier's L1 pass makes at a time.
 constexpr std::size_t kDrawBlock = 2048;
+
+// Elements per segment of the L1 pass (about): a segment's work (2-5 ms) is far above the cost
+// of handing it to a worker, and a 32000 x 2048 embedding has 63 of them to share.
+constexpr std::uint64_t kL1SegmentElements = std::uint64_t{1} << 20;
 
 // Below this an L1 norm is taken as zero and no rescale is done (mergekit's threshold).
 constexpr double kRescaleEpsilon = 1e-7;
@@ -132,6 +138,11 @@ TaskVectorSparsifier::TaskVectorSparsifier(Sparsifier method, const SparsifyArgs
     if (has_bottom_) ranks_.push_back(static_cast<std::uint64_t>(n_bot));
     if (has_top_) ranks_.push_back(static_cast<std::uint64_t>(top_begin));
   }
+  if (!l1_rescale_) return;
+  const std::uint64_t segments = (n + l1_segment() - 1) / l1_segment();
+  l1_before_.resize(segments);
+  l1_after_.resize(segments);
+  if (has_fused_l1_pass() && n <= kMaxRandomBitsElements) pending_bits_.assign(bitmask_bytes(n), 0);
 }
 
 void TaskVectorSparsifier::selection_keys(const float* x, const float* b, std::size_t n,
@@ -156,37 +167,79 @@ void TaskVectorSparsifier::set_selected(std::span<const std::uint64_t> pairs) {
   if (has_top_) first_dropped_ = pairs[i++];
 }
 
-void TaskVectorSparsifier::set_l1_norms(double before, double after) {
-  kept_bits_ = std::move(pending_bits_);  // complete now: mask() may read them
-  if (before < kRescaleEpsilon || after < kRescaleEpsilon) return;
-  scale_ = static_cast<float>(before / after);
-  scaled_ = true;
+std::uint64_t TaskVectorSparsifier::l1_segment() const noexcept {
+  // Whole rows, and whole 16-element blocks of bits (the fused kernels store two bytes at a
+  // time), so that no two segments write one byte.
+  const std::uint64_t unit = std::lcm<std::uint64_t>(l1_pass_unit(), 16);
+  return std::max<std::uint64_t>(1, kL1SegmentElements / unit) * unit;
+}
+
+template <typename Step>
+void TaskVectorSparsifier::for_each_l1_piece(std::uint64_t begin, std::size_t n, const Step& step) {
+  WELD_CHECK(l1_rescale_ && begin + n <= n_);
+  const std::uint64_t segment = l1_segment();
+  for (std::uint64_t first = begin, end = begin + n; first < end;) {
+    const std::uint64_t s = first / segment;
+    const std::uint64_t last = std::min(end, (s + 1) * segment);
+    step(first, static_cast<std::size_t>(last - first), l1_before_[s], l1_after_[s]);
+    first = last;
+  }
+}
+
+TaskVectorSparsifier::L1Norms TaskVectorSparsifier::finish_l1_norms() {
+  WELD_CHECK(l1_rescale_);
+  L1Norms norms{0.0, 0.0};
+  for (std::size_t s = 0; s < l1_before_.size(); ++s) {
+    norms.before += l1_before_[s].value();
+    norms.after += l1_after_[s].value();
+  }
+  kept_bits_ = std::exchange(pending_bits_, {});  // complete now: mask() may read them
+  if (norms.before >= kRescaleEpsilon && norms.after >= kRescaleEpsilon) {
+    scale_ = static_cast<float>(norms.before / norms.after);
+    scaled_ = true;
+  }
+  return norms;
 }
 
 void TaskVectorSparsifier::add_l1_norms(const float* x, const float* b, std::uint64_t begin, std::size_t n,
-                                        LaneSum& before, LaneSum& after, Scratch& scratch) {
-  WELD_CHECK(l1_rescale_);
-  if (method_ == Sparsifier::kRandom) {
-    // One fused sweep per block of draws (a block of them stays in L1).
-    std::uint8_t* bits = pending_bits();
-    const auto keep = static_cast<float>(args_.density);
-    for (std::size_t first = 0; first < n; first += kDrawBlock) {
-      const std::size_t m = std::min(kDrawBlock, n - first);
-      const std::span<float> u = scratch.floats(kUniformSlot, m);
-      rng_.fill_draws(begin + first, u.data(), m);
-      random_keep_l1(x + first, b + first, u.data(), keep, begin + first, m, bits, before, after);
+                                        Scratch& scratch) {
+  for_each_l1_piece(begin, n, [&](std::uint64_t first, std::size_t count, LaneSum& before, LaneSum& after) {
+    const float* xs = x + (first - begin);
+    const float* bs = b + (first - begin);
+    if (method_ == Sparsifier::kRandom) {
+      // One fused sweep per block of draws (a block of them stays in L1).
+      const auto keep = static_cast<float>(args_.density);
+      for (std::size_t at = 0; at < count; at += kDrawBlock) {
+        const std::size_t m = std::min(kDrawBlock, count - at);
+        const std::span<float> u = scratch.floats(kUniformSlot, m);
+        rng_.fill_draws(first + at, u.data(), m);
+        random_keep_l1(xs + at, bs + at, u.data(), keep, first + at, m, pending_bits(), before, after);
+      }
+      return;
     }
-    return;
-  }
-  add_l1_norms_by_blocks(begin, n, before, after, scratch, [&](std::size_t first, std::span<float> d) {
-    masked_weighted_delta(x + first, b + first, nullptr, begin + first, std::nullopt, 1.0f, d.data(), d.size());
+    add_l1_norms_by_blocks(first, count, before, after, scratch, [&](std::size_t at, std::span<float> d) {
+      masked_weighted_delta(xs + at, bs + at, nullptr, first + at, std::nullopt, 1.0f, d.data(), d.size());
+    });
   });
 }
 
-std::uint8_t* TaskVectorSparsifier::pending_bits() {
-  if (n_ > kMaxRandomBitsElements) return nullptr;
-  if (pending_bits_.empty()) pending_bits_.assign(bitmask_bytes(n_), 0);
-  return pending_bits_.data();
+void TaskVectorSparsifier::mask_in_l1_pass(std::span<float> d, std::uint64_t begin, Scratch& scratch) {
+  for_each_l1_piece(begin, d.size(), [&](std::uint64_t first, std::size_t count, LaneSum& before, LaneSum& after) {
+    l1_step(d.subspan(first - begin, count), first, before, after, scratch);
+  });
+}
+
+void TaskVectorSparsifier::l1_step(std::span<float> d, std::uint64_t begin, LaneSum& before, LaneSum& after,
+                                   Scratch& scratch) {
+  if (method_ == Sparsifier::kDellaMagprune) {
+    const KeepTally tally{&before, &after, pending_bits()};
+    keep_della_rows(d, begin, scratch, &tally);
+    return;
+  }
+  add_l1_norm(d, before);
+  mask(d, begin, scratch);
+  add_l1_norm(d, after);
+  if (std::uint8_t* bits = pending_bits()) set_bits_of_nonzero(d, begin, bits);
 }
 
 void TaskVectorSparsifier::add_l1_norms_by_blocks(
@@ -196,30 +249,26 @@ void TaskVectorSparsifier::add_l1_norms_by_blocks(
   for (std::size_t first = 0; first < n; first += block) {
     const std::span<float> d = scratch.floats(kDeltaSlot, std::min(block, n - first));
     task_vector(first, d);
-    if (method_ == Sparsifier::kDellaMagprune) {
-      const KeepTally tally{&before, &after, pending_bits()};
-      keep_della_rows(d, begin + first, scratch, &tally);
-      continue;
-    }
-    add_l1_norm(d, before);
-    mask(d, begin + first, scratch);
-    add_l1_norm(d, after);
+    l1_step(d, begin + first, before, after, scratch);
   }
 }
 
 void TaskVectorSparsifier::add_l1_norms_lanes(const std::byte* x, const std::byte* b, DType dtype,
-                                              std::uint64_t begin, std::size_t n, LaneSum& before, LaneSum& after,
-                                              Scratch& scratch) {
-  WELD_CHECK(l1_rescale_ && has_fused_l1_pass() && begin % l1_pass_unit() == 0);
-  if (method_ == Sparsifier::kRandom) {
-    random_keep_l1_lanes(x, b, dtype, rng_, static_cast<float>(args_.density), begin, n, pending_bits(), before,
-                         after);
-    return;
-  }
-  // della_magprune: the steps of the tile path on the task vector taken from the bytes.
+                                              std::uint64_t begin, std::size_t n, Scratch& scratch) {
+  WELD_CHECK(has_fused_l1_pass() && begin % l1_pass_unit() == 0);
   const std::size_t size = dtype_size(dtype);
-  add_l1_norms_by_blocks(begin, n, before, after, scratch, [&](std::size_t first, std::span<float> d) {
-    delta_lanes(x + first * size, b + first * size, dtype, d.size(), d.data());
+  for_each_l1_piece(begin, n, [&](std::uint64_t first, std::size_t count, LaneSum& before, LaneSum& after) {
+    const std::byte* xs = x + (first - begin) * size;
+    const std::byte* bs = b + (first - begin) * size;
+    if (method_ == Sparsifier::kRandom) {
+      random_keep_l1_lanes(xs, bs, dtype, rng_, static_cast<float>(args_.density), first, count, pending_bits(),
+                           before, after);
+      return;
+    }
+    // della_magprune: the steps of the tile path on the task vector taken from the bytes.
+    add_l1_norms_by_blocks(first, count, before, after, scratch, [&](std::size_t at, std::span<float> d) {
+      delta_lanes(xs + at * size, bs + at * size, dtype, d.size(), d.data());
+    });
   });
 }
 
@@ -362,12 +411,11 @@ void sparsify(Sparsifier method, std::span<float> delta, const SparsifyArgs& arg
       pairs.push_back(select_rank(keys, static_cast<std::size_t>(rank)));
     sparsifier.set_selected(pairs);
   }
-  LaneSum before, after;
-  if (sparsifier.needs_l1_norms()) add_l1_norm(delta, before);
-  sparsifier.mask(delta, 0, s);
   if (sparsifier.needs_l1_norms()) {
-    add_l1_norm(delta, after);
-    sparsifier.set_l1_norms(before.value(), after.value());
+    sparsifier.mask_in_l1_pass(delta, 0, s);
+    sparsifier.finish_l1_norms();
+  } else {
+    sparsifier.mask(delta, 0, s);
   }
   sparsifier.rescale(delta);
 }

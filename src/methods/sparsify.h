@@ -155,15 +155,27 @@ class TaskVectorSparsifier {
 
   // Whether rescale() needs the L1 norms of d before and after mask().
   bool needs_l1_norms() const { return l1_rescale_; }
-  void set_l1_norms(double before, double after);
 
-  // The L1 pass over elements [begin, begin + n) of the task vector x - b, which sees every
-  // element once, in order: adds their L1 norms before and after the mask to `before` and
-  // `after`. The random sparsifiers also remember which elements survived (a bit each), so
-  // that the merge reads the bits instead of drawing (and, for della_magprune, ranking rows)
-  // again, for tensors of up to kMaxRandomBitsElements (below). REQUIRES: needs_l1_norms().
-  void add_l1_norms(const float* x, const float* b, std::uint64_t begin, std::size_t n, LaneSum& before,
-                    LaneSum& after, Scratch& scratch);
+  // The L1 pass (REQUIRES: needs_l1_norms()) adds the norms of the task vector before and
+  // after the mask by segments of l1_segment() elements (whole rows for della_magprune),
+  // each a sum of its own; finish_l1_norms() adds them in segment order. So the segments of
+  // a tensor may be passed on several threads at once (each seeing its elements once, in
+  // order), and every path and thread count gets the same norms to the bit.
+  std::uint64_t l1_segment() const noexcept;
+  struct L1Norms {
+    double before, after;
+  };
+  // Ends the L1 pass: the norms, whose ratio rescale() then applies.
+  L1Norms finish_l1_norms();
+
+  // The L1 pass over elements [begin, begin + n) of the task vector x - b. The random
+  // sparsifiers also remember which elements survived (a bit each), so that the merge reads
+  // the bits instead of drawing (and, for della_magprune, ranking rows) again, for tensors of
+  // up to kMaxRandomBitsElements (below). Calls for different segments may run at once.
+  void add_l1_norms(const float* x, const float* b, std::uint64_t begin, std::size_t n, Scratch& scratch);
+  // The L1 pass on a task vector in memory: mask(d) as the pass sees d (elements [begin,
+  // begin + d.size()); whole rows for della_magprune).
+  void mask_in_l1_pass(std::span<float> d, std::uint64_t begin, Scratch& scratch);
   // Whether add_l1_norms_lanes() can make the L1 pass: the random sparsifier draws in
   // registers, della_magprune ranks rows of the task vector taken from the bytes.
   bool has_fused_l1_pass() const noexcept {
@@ -185,7 +197,7 @@ class TaskVectorSparsifier {
   // and 22-layer della took 3.94-4.50 s of user time against 3.50-3.63 s at 2^26.
   static constexpr std::uint64_t kMaxRandomBitsElements = std::uint64_t{1} << 26;
   void add_l1_norms_lanes(const std::byte* x, const std::byte* b, DType dtype, std::uint64_t begin, std::size_t n,
-                          LaneSum& before, LaneSum& after, Scratch& scratch);
+                          Scratch& scratch);
 
   // weight * rescale(mask(x - b)) over elements [begin, begin + n) of the task vector, stored
   // in out or added to it. REQUIRES: whole rows when needs_whole_rows().
@@ -198,7 +210,7 @@ class TaskVectorSparsifier {
   // Zeroes the dropped elements of d = elements [begin, begin + d.size()) of the task vector
   // (scaling kept ones by 1/p for the papers' rescale). della_magprune needs whole rows.
   void mask(std::span<float> d, std::uint64_t begin, Scratch& scratch) const;
-  // Multiplies by the L1 ratio, when set_l1_norms() gave one.
+  // Multiplies by the L1 ratio, when finish_l1_norms() found one.
   void rescale(std::span<float> d) const noexcept;
   // mask() and rescale() for the fused path, once the statistics are set; none where mask()
   // needs whole rows.
@@ -218,16 +230,24 @@ class TaskVectorSparsifier {
   std::uint64_t first_kept_ = 0;
   std::uint64_t first_dropped_ = std::numeric_limits<std::uint64_t>::max();
 
-  std::vector<std::uint8_t> pending_bits_;  // della_magprune, random on tiles: filled by add_l1_norms()
-  std::vector<std::uint8_t> kept_bits_;     // and read by mask() once set_l1_norms() is called
+  // The random sparsifiers' bits: filled by the L1 pass (allocated up front, as segments may
+  // fill them at once; none above kMaxRandomBitsElements), read by mask() once it is finished.
+  std::vector<std::uint8_t> pending_bits_;
+  std::vector<std::uint8_t> kept_bits_;
+  std::vector<LaneSum> l1_before_, l1_after_;  // by segment
 
-  // Where the L1 pass of a random sparsifier sets the bits of its mask (add_l1_norms): none
-  // above kMaxRandomBitsElements.
-  std::uint8_t* pending_bits();
+  std::uint8_t* pending_bits() noexcept { return pending_bits_.empty() ? nullptr : pending_bits_.data(); }
+  // Calls step(first, count, before, after) for the pieces [first, first + count) that cut
+  // elements [begin, begin + n) at segment boundaries, with their segment's sums.
+  template <typename Step>
+  void for_each_l1_piece(std::uint64_t begin, std::size_t n, const Step& step);
   void mask_by_rank(std::span<float> d, std::uint64_t begin) const noexcept;
   // mask() for della_magprune, on whole rows; with a tally, it also makes the L1 pass's steps
   // for them in the same sweep (tensor/rank_keep.h).
   void keep_della_rows(std::span<float> d, std::uint64_t begin, Scratch& scratch, const KeepTally* tally) const;
+  // The L1 pass's steps on d, elements [begin, begin + d.size()) of the task vector: its norms
+  // before and after mask(d) added to before and after, and its bits set.
+  void l1_step(std::span<float> d, std::uint64_t begin, LaneSum& before, LaneSum& after, Scratch& scratch);
   // The L1 pass's steps over elements [begin, begin + n) of the task vector, a block at a time
   // so that the steps find it in L1 (whole rows for della_magprune): task_vector(first, d)
   // sets d to elements [begin + first, begin + first + d.size()).

@@ -242,43 +242,48 @@ void find_thresholds(const MethodCall& call, FamilyStats& stats, const TensorRea
 // vector reads it.
 constexpr std::size_t kFusedL1Block = 4096;
 
+// The L1 pass, by the sparsifiers' segments, which the executor may share among its workers.
 void find_l1_norms(const MethodCall& call, FamilyStats& stats, const TensorReader& reader) {
-  const std::size_t n_models = stats.sparsifiers.size();
-  std::vector<LaneSum> before(n_models), after(n_models);
-  bool any = false, fused = true;
-  for (const TaskVectorSparsifier& s : stats.sparsifiers) {
-    any = any || s.needs_l1_norms();
-    fused = fused && (!s.needs_l1_norms() || s.has_fused_l1_pass());
+  std::vector<TaskVectorSparsifier*> rescaled;
+  bool fused = true;
+  std::vector<std::size_t> inputs;  // of the rescaled ones
+  for (std::size_t k = 0; k < stats.sparsifiers.size(); ++k) {
+    TaskVectorSparsifier& s = stats.sparsifiers[k];
+    if (!s.needs_l1_norms()) continue;
+    rescaled.push_back(&s);
+    inputs.push_back(stats.inputs[k]);
+    fused = fused && s.has_fused_l1_pass();
   }
-  if (!any) return;
-  if (fused && reader.has_lanes()) {
+  if (rescaled.empty()) return;
+  // The sparsifiers of a tensor cut it alike: they share its length and its rows.
+  const std::uint64_t segment = rescaled.front()->l1_segment();
+  for (const TaskVectorSparsifier* s : rescaled) WELD_CHECK(s->l1_segment() == segment);
+  const std::size_t base = *call.base;
+  reader.for_each_segment(segment, [&](const TensorReader& part, std::uint64_t first, std::uint64_t end) {
+    if (!fused || !part.has_lanes()) {
+      part.for_each_tile(first, end, [&](const Tile& tile) {
+        for (std::size_t k = 0; k < rescaled.size(); ++k)
+          rescaled[k]->add_l1_norms(tile.inputs[inputs[k]], tile.inputs[base], tile.begin, tile.n, *tile.scratch);
+        return true;
+      });
+      return;
+    }
     std::size_t unit = 1;  // whole rows, where a sparsifier ranks within them (tiles hold them)
-    for (const TaskVectorSparsifier& s : stats.sparsifiers) unit = std::max(unit, s.l1_pass_unit());
+    for (const TaskVectorSparsifier* s : rescaled) unit = std::max(unit, s->l1_pass_unit());
     const std::size_t block = std::max<std::size_t>(1, kFusedL1Block / unit) * unit;
     Scratch scratch;
-    reader.for_each_lane_block(0, reader.numel, [&](const LaneSpan& tile, std::uint64_t tile_begin) {
+    part.for_each_lane_block(first, end, [&](const LaneSpan& tile, std::uint64_t tile_begin) {
       const std::size_t size = dtype_size(tile.dtype);
       for (std::size_t at = 0; at < tile.n; at += block) {
         const std::size_t n = std::min(block, tile.n - at);
-        for (std::size_t k = 0; k < n_models; ++k)
-          if (stats.sparsifiers[k].needs_l1_norms())
-            stats.sparsifiers[k].add_l1_norms_lanes(tile.inputs[stats.inputs[k]] + at * size,
-                                                    tile.inputs[*call.base] + at * size, tile.dtype, tile_begin + at,
-                                                    n, before[k], after[k], scratch);
+        for (std::size_t k = 0; k < rescaled.size(); ++k)
+          rescaled[k]->add_l1_norms_lanes(tile.inputs[inputs[k]] + at * size, tile.inputs[base] + at * size,
+                                          tile.dtype, tile_begin + at, n, scratch);
       }
       return true;
     });
-  } else {
-    reader.for_each_tile([&](const Tile& tile) {
-      for (std::size_t k = 0; k < n_models; ++k)
-        if (stats.sparsifiers[k].needs_l1_norms())
-          stats.sparsifiers[k].add_l1_norms(tile.inputs[stats.inputs[k]], tile.inputs[*call.base], tile.begin, tile.n,
-                                            before[k], after[k], *tile.scratch);
-      return true;
-    });
-  }
-  for (std::size_t k = 0; k < n_models; ++k)
-    if (stats.sparsifiers[k].needs_l1_norms()) stats.sparsifiers[k].set_l1_norms(before[k].value(), after[k].value());
+  });
+  for (TaskVectorSparsifier* s : rescaled) s->finish_l1_norms();
 }
 
 template <const FamilyRow& Row>

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -132,13 +134,46 @@ struct WorkerBuffers {
   Scratch scratch;                  // lent to whole-tensor methods
 };
 
-// A streamed tensor's statistics: computed once, by whichever worker gets there first, and
-// dropped when its last chunk is written.
+// The segments of a pass (TensorReader::for_each_segment) that the worker making a tensor's
+// passes offers the workers waiting for them.
+struct OfferedSegments {
+  const TensorReader::SegmentFn* fn;
+  std::uint64_t segment;
+  std::uint64_t count;
+  std::uint64_t next = 0;     // the first segment no worker has taken
+  std::uint64_t running = 0;  // taken and not yet returned
+  std::exception_ptr error = nullptr;  // the first a call threw
+};
+
+// A streamed tensor's statistics: computed once, by whichever worker gets there first (the
+// others that need them meanwhile take segments of its passes, and then wait), and dropped
+// when its last chunk is written.
 struct PreparedTensor {
-  std::once_flag once;
+  enum class Phase { kNotStarted, kPreparing, kReady, kFailed };
+  std::mutex mutex;
+  std::condition_variable changed;
+  Phase phase = Phase::kNotStarted;
+  OfferedSegments* offered = nullptr;  // while the passes offer segments
   std::unique_ptr<TensorStats> stats;
   std::atomic<std::size_t> tasks_left{0};
 };
+
+// Runs one segment of `offered`, whose lock `lock` holds on entry and on return.
+void run_offered_segment(OfferedSegments& offered, const TensorReader& reader, PreparedTensor& state,
+                         std::unique_lock<std::mutex>& lock) {
+  const std::uint64_t begin = offered.next++ * offered.segment;
+  ++offered.running;
+  lock.unlock();
+  std::exception_ptr error;
+  try {
+    (*offered.fn)(reader, begin, std::min(reader.numel, begin + offered.segment));
+  } catch (...) {
+    error = std::current_exception();
+  }
+  lock.lock();
+  if (error && !offered.error) offered.error = error;
+  if (--offered.running == 0 && offered.next == offered.count) state.changed.notify_all();
+}
 
 void copy_chunk(const TensorPlan& t, std::size_t tensor, const Task& c, WriteBehind& writer) {
   const std::size_t size = dtype_size(t.dtype);
@@ -193,10 +228,29 @@ bool uses_lanes(const MergePlan& plan, const TensorPlan& t) {
 // What a streamed method's prepare() reads through: the worker's tile buffers.
 class StreamedTensorReader final : public TensorReader {
  public:
-  StreamedTensorReader(const MergePlan& plan, const TensorPlan& t, InputReads reads, WorkerBuffers& buffers)
-      : TensorReader(t.numel, t.shape, t.name, plan.seed), plan_(plan), t_(t), reads_(reads), buffers_(buffers) {}
+  // With `sharing`, the tensor's state: segments are offered to the workers that wait for it.
+  StreamedTensorReader(const MergePlan& plan, const TensorPlan& t, InputReads reads, WorkerBuffers& buffers,
+                       PreparedTensor* sharing = nullptr)
+      : TensorReader(t.numel, t.shape, t.name, plan.seed), plan_(plan), t_(t), reads_(reads), buffers_(buffers),
+        sharing_(sharing) {}
 
   bool has_lanes() const override { return uses_lanes(plan_, t_); }
+
+  void for_each_segment(std::uint64_t segment, const SegmentFn& fn) const override {
+    if (!sharing_) return TensorReader::for_each_segment(segment, fn);
+    WELD_CHECK(segment > 0);
+    OfferedSegments offered{.fn = &fn, .segment = segment, .count = numel / segment + (numel % segment != 0)};
+    std::unique_lock lock(sharing_->mutex);
+    WELD_CHECK(!sharing_->offered);  // passes run one at a time
+    sharing_->offered = &offered;
+    sharing_->changed.notify_all();
+    while (offered.next < offered.count) run_offered_segment(offered, *this, *sharing_, lock);
+    // The helpers' calls use `offered` until they return.
+    sharing_->changed.wait(lock, [&] { return offered.running == 0; });
+    sharing_->offered = nullptr;
+    lock.unlock();
+    if (offered.error) std::rethrow_exception(offered.error);
+  }
 
   void for_each_lane_block(std::uint64_t first, std::uint64_t end, const LaneBlockFn& fn) const override {
     WELD_CHECK(has_lanes());
@@ -229,7 +283,43 @@ class StreamedTensorReader final : public TensorReader {
   const TensorPlan& t_;
   InputReads reads_;
   WorkerBuffers& buffers_;
+  PreparedTensor* sharing_;
 };
+
+// Makes sure a streamed tensor's statistics are there: the first worker to ask makes the
+// passes, and the others take segments of them while they wait. False where the passes threw
+// (the worker that made them reports why).
+bool await_statistics(const MergePlan& plan, const TensorPlan& t, InputReads reads, WorkerBuffers& buffers,
+                      PreparedTensor& state) {
+  using Phase = PreparedTensor::Phase;
+  std::unique_lock lock(state.mutex);
+  if (state.phase == Phase::kNotStarted) {
+    state.phase = Phase::kPreparing;
+    lock.unlock();
+    std::unique_ptr<TensorStats> stats;
+    try {
+      stats = plan.method->prepare(t.call, StreamedTensorReader(plan, t, reads, buffers, &state));
+    } catch (...) {
+      lock.lock();
+      state.phase = Phase::kFailed;
+      state.changed.notify_all();
+      throw;
+    }
+    lock.lock();
+    state.stats = std::move(stats);
+    state.phase = Phase::kReady;
+    state.changed.notify_all();
+    return true;
+  }
+  const StreamedTensorReader reader(plan, t, reads, buffers);
+  while (state.phase == Phase::kPreparing) {
+    if (state.offered && state.offered->next < state.offered->count)
+      run_offered_segment(*state.offered, reader, state, lock);
+    else
+      state.changed.wait(lock);
+  }
+  return state.phase == Phase::kReady;
+}
 
 // A whole tensor in memory, every element of every input (--whole-tensors).
 struct WholeTensor {
@@ -438,12 +528,7 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
     // Read ahead: the task this worker will likely take after this one.
     if (index + options.threads < tasks.size()) prefetch_inputs(plan, task_at(plan, options, tasks[index + options.threads]));
     with_context(fmt::format("tensor '{}'", t.name), [&] {
-      if (is_streamed(plan, t, options)) {
-        // Whichever task of the tensor comes first runs the passes; the others wait for them.
-        std::call_once(state.once, [&] {
-          state.stats = plan.method->prepare(t.call, StreamedTensorReader(plan, t, options.reads, buffers[worker]));
-        });
-      }
+      if (is_streamed(plan, t, options) && !await_statistics(plan, t, options.reads, buffers[worker], state)) return;
       if (c.prepare) return;
       if (t.copy_input) {
         copy_chunk(t, c.tensor, c, behind);

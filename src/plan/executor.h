@@ -9,7 +9,10 @@
 // Streamed methods (MethodDescriptor::prepare) first make their statistics passes over the
 // tensor, on one worker, in element order (so sums come out the same on any thread count);
 // prepare tasks are handed out a few tensors ahead of the chunks that need them, so that
-// workers make the passes of later tensors while others merge. With --whole-tensors they get
+// workers make the passes of later tensors while others merge. A pass cut into segments
+// (TensorReader::for_each_segment, whose results do not depend on who passes which segment)
+// is shared with the workers that meanwhile reach the tensor's chunks, so that none of them
+// waits idle for the passes of a large tensor, such as the embedding or the head. With --whole-tensors they get
 // one chunk per tensor and buffers of its size; their randomness is keyed by element, so
 // they too are thread-count independent.
 #pragma once

@@ -26,7 +26,9 @@ class StreamedMethodsCli : public testing::TestWithParam<Case> {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir;
-    // The embeddings (8192 x 256) span 32 tiles and two chunks, so two workers share them;
+    // The embeddings (8192 x 256) span 32 tiles, two chunks and two segments of the L1 pass,
+    // so two workers share their merge and (the second waiting for the first's passes) their
+    // L1 pass;
     // bf16 task vectors repeat magnitudes, so top-k thresholds fall inside runs of ties.
     ASSERT_EQ(run_weld("synth -q " + (*dir_ / "m") + " --layers 1 --vocab 8192 --hidden 256 "
                        "--intermediate 96 --fine-tunes 4").status, 0);

@@ -5,12 +5,14 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <thread>
 
 #include "methods/scratch.h"
 #include "methods/sparsify.h"
 #include "tensor/convert.h"
 #include "tensor/lane_sum.h"
 #include "tensor/lanes.h"
+#include "tensor/select.h"
 #include "util/error.h"
 
 namespace weld {
@@ -204,12 +206,11 @@ TEST(Sparsify, RandomMaskOfALargeTensorDrawsAgainToTheSameValues) {
       TaskVectorSparsifier large(method, a, TaskVectorSparsifier::kMaxRandomBitsElements + n);
       std::vector<float> out_small(n), out_large(n);
       for (auto [s, out] : {std::pair{&small, &out_small}, std::pair{&large, &out_large}}) {
-        LaneSum before, after;
         Scratch scratch;
-        if (fused) s->add_l1_norms_lanes(t.xs.data(), t.bs.data(), DType::kBF16, 0, n, before, after, scratch);
-        else s->add_l1_norms(t.x.data(), t.b.data(), 0, n, before, after, scratch);
-        s->set_l1_norms(before.value(), after.value());
-        ASSERT_GT(before.value(), after.value());
+        if (fused) s->add_l1_norms_lanes(t.xs.data(), t.bs.data(), DType::kBF16, 0, n, scratch);
+        else s->add_l1_norms(t.x.data(), t.b.data(), 0, n, scratch);
+        const TaskVectorSparsifier::L1Norms norms = s->finish_l1_norms();
+        ASSERT_GT(norms.before, norms.after);
         const std::optional<LaneMask> mask = s->lane_mask();
         // DELLA without bits ranks rows on tiles, which the fused merge leaves to the tile path.
         const bool della_redraws = method == Sparsifier::kDellaMagprune && s == &large;
@@ -223,6 +224,53 @@ TEST(Sparsify, RandomMaskOfALargeTensorDrawsAgainToTheSameValues) {
       }
       expect_same_merge(small, t.d, out_small, out_large, a.density);
     }
+}
+
+// The L1 pass's segments may be passed in any order, and two at once (as workers share a
+// large tensor's pass): the norms and the mask are the whole path's, to the bit, and the
+// norms are the segments' own sums added in order.
+TEST(Sparsify, L1SegmentsPassedInAnyOrderOnTwoThreadsGiveTheWholePathsValues) {
+  for (const Sparsifier method : {Sparsifier::kRandom, Sparsifier::kDellaMagprune, Sparsifier::kMagnitude}) {
+    SCOPED_TRACE(sparsifier_name(method));
+    const SparsifyArgs a = rescaled_args(kRowLength);
+    const std::uint64_t segment = TaskVectorSparsifier(method, a, 1000).l1_segment();
+    ASSERT_EQ(segment % kRowLength, 0u);
+    const std::size_t n = 2 * segment + segment / 2;
+    const Bf16TaskVector t = bf16_task_vector(n);
+
+    std::vector<float> whole = t.d;
+    sparsify(method, whole, a);
+
+    TaskVectorSparsifier streamed(method, a, n);
+    if (!streamed.selection_ranks().empty()) {  // magnitude: the threshold, from the whole path's keys
+      std::vector<std::uint32_t> keys(n);
+      for (std::size_t j = 0; j < n; ++j) keys[j] = streamed.selection_key(t.d[j]);
+      streamed.set_selected(std::vector{select_rank(keys, static_cast<std::size_t>(streamed.selection_ranks()[0]))});
+    }
+    const auto pass = [&](std::uint64_t first) {
+      Scratch scratch;
+      const std::size_t m = static_cast<std::size_t>(std::min<std::uint64_t>(segment, n - first));
+      streamed.add_l1_norms(t.x.data() + first, t.b.data() + first, first, m, scratch);
+    };
+    std::thread last([&] { pass(2 * segment); });
+    pass(segment);
+    pass(0);
+    last.join();
+    const TaskVectorSparsifier::L1Norms norms = streamed.finish_l1_norms();
+    std::vector<float> out(n);
+    Scratch scratch;
+    streamed.weighted_delta(t.x.data(), t.b.data(), 0, n, 1.0f, out.data(), Into::kStore, scratch);
+    for (std::size_t j = 0; j < n; ++j)
+      ASSERT_EQ(std::bit_cast<std::uint32_t>(out[j]), std::bit_cast<std::uint32_t>(whole[j])) << j;
+
+    double before = 0.0;  // by segments, each in LaneSum's lanes
+    for (std::uint64_t first = 0; first < n; first += segment) {
+      LaneSum sum;
+      add_l1_norm(std::span(t.d).subspan(first, std::min<std::uint64_t>(segment, n - first)), sum);
+      before += sum.value();
+    }
+    EXPECT_EQ(norms.before, before);
+  }
 }
 
 }  // namespace
