@@ -265,10 +265,20 @@ void TaskVectorSparsifier::add_l1_norms_lanes(const std::byte* x, const std::byt
                            before, after);
       return;
     }
-    // della_magprune: the steps of the tile path on the task vector taken from the bytes.
-    add_l1_norms_by_blocks(first, count, before, after, scratch, [&](std::size_t at, std::span<float> d) {
-      delta_lanes(xs + at * size, bs + at * size, dtype, d.size(), d.data());
-    });
+    if (!lanes_are_fused()) {  // della_magprune: the steps of the tile path on d taken from the bytes
+      add_l1_norms_by_blocks(first, count, before, after, scratch, [&](std::size_t at, std::span<float> d) {
+        delta_lanes(xs + at * size, bs + at * size, dtype, d.size(), d.data());
+      });
+      return;
+    }
+    // The same in one sweep a row (tensor/rank_keep.h): d, its keys and the draws, settled.
+    const KeepTally tally{&before, &after, pending_bits()};
+    const std::size_t row_length = args_.row_length ? args_.row_length : count;
+    for (std::size_t at = 0; at < count; at += row_length) {
+      const std::size_t m = std::min(row_length, count - at);
+      keep_by_rank_lanes(xs + at * size, bs + at * size, dtype, scratch.floats(kDeltaSlot, m), della_probability(m),
+                         rng_, rivals_, first + at, scratch.keys(rank_keep_work_size(m), kRankWorkSlot), tally);
+    }
   });
 }
 
@@ -335,10 +345,7 @@ void TaskVectorSparsifier::keep_della_rows(std::span<float> d, std::uint64_t beg
   WELD_CHECK(!(tally && by_probability));  // the L1 pass is for the L1 rescale only
   for (std::size_t start = 0; start < d.size(); start += row_length) {
     const std::span<float> row = d.subspan(start, std::min(row_length, d.size() - start));
-    // Keep probabilities linear in the rank, from density - epsilon to density + epsilon.
-    // weld: a row of one keeps with p = density (mergekit's (rank - 1)/(n - 1) is NaN).
-    const RankProbability p{row.size() > 1 ? args_.density - args_.epsilon : args_.density,
-                            row.size() > 1 ? 2.0 * args_.epsilon / static_cast<double>(row.size() - 1) : 0.0};
+    const RankProbability p = della_probability(row.size());
     const std::span<float> u = scratch.floats(kUniformSlot, row.size());
     rng_.fill_draws(begin + start, u.data(), u.size());
     const auto keep = [&] {
@@ -356,6 +363,13 @@ void TaskVectorSparsifier::keep_della_rows(std::span<float> d, std::uint64_t beg
     for (std::size_t j = 0; j < row.size(); ++j)
       if (row[j] != 0.0f) row[j] = static_cast<float>(row[j] / p.at(rank[j]));
   }
+}
+
+RankProbability TaskVectorSparsifier::della_probability(std::size_t row_length) const noexcept {
+  // Keep probabilities linear in the rank, from density - epsilon to density + epsilon.
+  // weld: a row of one keeps with p = density (mergekit's (rank - 1)/(n - 1) is NaN).
+  return {row_length > 1 ? args_.density - args_.epsilon : args_.density,
+          row_length > 1 ? 2.0 * args_.epsilon / static_cast<double>(row_length - 1) : 0.0};
 }
 
 void TaskVectorSparsifier::rescale(std::span<float> d) const noexcept {

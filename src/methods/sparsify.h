@@ -245,6 +245,8 @@ class TaskVectorSparsifier {
   // mask() for della_magprune, on whole rows; with a tally, it also makes the L1 pass's steps
   // for them in the same sweep (tensor/rank_keep.h).
   void keep_della_rows(std::span<float> d, std::uint64_t begin, Scratch& scratch, const KeepTally* tally) const;
+  // della_magprune's keep probabilities by rank in a row of row_length elements.
+  RankProbability della_probability(std::size_t row_length) const noexcept;
   // The L1 pass's steps on d, elements [begin, begin + d.size()) of the task vector: its norms
   // before and after mask(d) added to before and after, and its bits set.
   void l1_step(std::span<float> d, std::uint64_t begin, LaneSum& before, LaneSum& after, Scratch& scratch);

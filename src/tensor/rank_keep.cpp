@@ -5,9 +5,11 @@
 #include <cmath>
 
 #include "tensor/bitmask.h"
+#include "tensor/lanes.h"
 #include "tensor/rank_keep_x86.h"
 #include "tensor/select.h"
 #include "tensor/vector_clones.h"
+#include "util/check.h"
 
 namespace weld {
 namespace {
@@ -74,17 +76,26 @@ std::uint32_t rival_of(std::uint32_t bits, std::uint32_t j, std::uint32_t n, con
   return rival_among(bits, j, n - 1, reject_bound(n - 1), rivals, element);
 }
 
-void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbability p, const CounterRng& rivals,
-                  std::uint64_t first, std::span<std::uint32_t> work, const KeepTally* tally, x86::Isa isa) noexcept {
+namespace {
+
+// Where keep_by_rank's work buffers lie: the keys, the band and its rivals' bits.
+struct KeepWork {
+  std::uint32_t* keys;
+  std::uint32_t* band;
+  std::uint32_t* band_bits;
+};
+
+KeepWork keep_work(std::span<std::uint32_t> work, std::size_t n) noexcept {
+  return {work.data(), work.data() + n, work.data() + 2 * n + kLaneWidth};
+}
+
+// The pass over a row of n elements with keys `keys`, whose draws the first sweep reads from u
+// (null where they are drawn in registers).
+KeepPass keep_pass(std::span<float> row, const std::uint32_t* keys, const float* u, RankProbability p) noexcept {
   const std::size_t n = row.size();
-  if (n == 0) return;
-  std::uint32_t* keys = work.data();
-  std::uint32_t* band = keys + n;
-  std::uint32_t* band_bits = band + n + kLaneWidth;
-  magnitude_keys(row.data(), n, keys);
   const double at_lowest_rank = p.at(0), at_highest_rank = p.at(static_cast<std::uint32_t>(n - 1));
   KeepPass pass{keys,
-                u.data(),
+                u,
                 row.data(),
                 static_cast<float>(std::min(at_lowest_rank, at_highest_rank)),
                 static_cast<float>(std::max(at_lowest_rank, at_highest_rank)),
@@ -93,18 +104,23 @@ void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbabilit
                 0};
   if (n > 1 && pass.lowest < pass.highest) pass.reject_below = reject_bound(pass.choices);
   else pass.highest = pass.lowest;  // no band: the draw alone decides (and no rival exists)
+  return pass;
+}
 
-  std::size_t count = 0;
-  settle_scalar(pass, x86::settle_by_draws(pass, 0, n, band, count, isa), n, band, count);
-  if (count > 0) rivals.fill_draw_bits_at(first, band, count, band_bits);
+// The sweeps after the first: the `count` elements of the band against their rivals, then the
+// tally.
+void settle_band_and_tally(const KeepPass& pass, const KeepWork& w, std::size_t count, const CounterRng& rivals,
+                           std::uint64_t first, const KeepTally* tally, x86::Isa isa) noexcept {
+  const std::size_t n = static_cast<std::size_t>(pass.choices) + 1;
+  if (count > 0) rivals.fill_draw_bits_at(first, w.band, count, w.band_bits);
   std::size_t dropped = 0;  // the band's losers the vector body listed, at the band's start
   for (std::size_t e = 0; e < count;) {
-    e = x86::settle_band(pass, band, band_bits, e, count, dropped, isa);
+    e = x86::settle_band(pass, w.band, w.band_bits, e, count, dropped, isa);
     const std::size_t end = std::min(count, e + kScalarBlock);
-    band_scalar(pass, band, band_bits, e, end, rivals, first);
+    band_scalar(pass, w.band, w.band_bits, e, end, rivals, first);
     e = end;
   }
-  for (std::size_t k = 0; k < dropped; ++k) row[band[k]] = 0.0f;
+  for (std::size_t k = 0; k < dropped; ++k) pass.row[w.band[k]] = 0.0f;
   if (!tally) return;
   tally->before->add_by(n, [&](double* before) {
     tally->after->add_by(n, [&](double* after) {
@@ -112,6 +128,33 @@ void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbabilit
       tally_scalar(pass, lanes, x86::tally_kept(pass, lanes, 0, n, isa), n);
     });
   });
+}
+
+}  // namespace
+
+void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbability p, const CounterRng& rivals,
+                  std::uint64_t first, std::span<std::uint32_t> work, const KeepTally* tally, x86::Isa isa) noexcept {
+  const std::size_t n = row.size();
+  if (n == 0) return;
+  const KeepWork w = keep_work(work, n);
+  magnitude_keys(row.data(), n, w.keys);
+  const KeepPass pass = keep_pass(row, w.keys, u.data(), p);
+  std::size_t count = 0;
+  settle_scalar(pass, x86::settle_by_draws(pass, 0, n, w.band, count, isa), n, w.band, count);
+  settle_band_and_tally(pass, w, count, rivals, first, tally, isa);
+}
+
+void keep_by_rank_lanes(const std::byte* x, const std::byte* b, DType dtype, std::span<float> row, RankProbability p,
+                        const CounterRng& draws, const CounterRng& rivals, std::uint64_t first,
+                        std::span<std::uint32_t> work, const KeepTally& tally) noexcept {
+  const std::size_t n = row.size();
+  WELD_CHECK(lanes_are_fused());
+  if (n == 0) return;
+  const KeepWork w = keep_work(work, n);
+  const KeepPass pass = keep_pass(row, w.keys, nullptr, p);
+  std::size_t count = 0;
+  x86::settle_lanes(x, b, dtype, draws, first, n, pass.lowest, pass.highest, row.data(), w.keys, w.band, count);
+  settle_band_and_tally(pass, w, count, rivals, first, &tally, x86::detected_isa());
 }
 
 }  // namespace weld

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <span>
 
+#include "io/dtype.h"
 #include "tensor/convert_x86.h"
 #include "tensor/lane_sum.h"
 #include "tensor/rng.h"
@@ -56,6 +57,15 @@ inline constexpr std::size_t rank_keep_work_size(std::size_t n) { return 3 * n +
 void keep_by_rank(std::span<float> row, std::span<const float> u, RankProbability p, const CounterRng& rivals,
                   std::uint64_t first, std::span<std::uint32_t> work, const KeepTally* tally = nullptr,
                   x86::Isa isa = x86::detected_isa()) noexcept;
+
+// keep_by_rank with a tally for a row of a task vector given as the inputs' own bytes x and b
+// (tensor/lanes.h), with u[j] = draws.draw(first + j): row gets d = x - b as the test leaves
+// it, and the tally and the bits are keep_by_rank's to the bit. Converting, drawing and
+// settling are one sweep, with the draws made in registers (DELLA's L1 pass on the fused
+// path). REQUIRES: lanes_are_fused(), is_lane_dtype(dtype), as keep_by_rank.
+void keep_by_rank_lanes(const std::byte* x, const std::byte* b, DType dtype, std::span<float> row, RankProbability p,
+                        const CounterRng& draws, const CounterRng& rivals, std::uint64_t first,
+                        std::span<std::uint32_t> work, const KeepTally& tally) noexcept;
 
 // The index in [0, n) \ {j} that rival bits `bits` of element `element` pick, uniformly
 // (Lemire's multiply-shift with rejection; a rejected draw, rarer than 1 in n / 2^32, is

@@ -1,7 +1,10 @@
 #include "tensor/rank_keep_x86.h"
 
 #include "tensor/bitmask.h"
+#include "tensor/lanes.h"
+#include "tensor/x86_blocks.h"
 #include "tensor/x86_intrinsics.h"
+#include "util/check.h"
 
 namespace weld::x86 {
 
@@ -31,6 +34,43 @@ __attribute__((target("avx512f"))) std::size_t settle_avx512(const KeepPass pass
   }
   count = listed;
   return j;
+}
+
+// settle_avx512 on d = x - b taken from the bytes, with the draws made in registers; every
+// vector masked to the row, so there is no scalar tail (lanes past the row are zero: key 0).
+template <DType T>
+WELD_TARGET_LANES void settle_fused(const std::byte* x, const std::byte* b, const CounterRng& draws,
+                                    std::uint64_t first, std::size_t n, float lowest, float highest, float* row,
+                                    std::uint32_t* keys, std::uint32_t* band, std::size_t& count) noexcept {
+  constexpr std::size_t size = T == DType::kF32 ? 4 : 2;
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512 lowest_v = _mm512_set1_ps(lowest), highest_v = _mm512_set1_ps(highest);
+  CounterRng::LaneDraws draws_from(draws, first);
+  std::size_t listed = count;
+  for (std::size_t j = 0; j < n; j += 16) {
+    const __mmask16 mask = n - j >= 16 ? __mmask16(0xffff) : tail_mask(n - j);
+    const Lanes d = lanes_detail::load16<T>(x + j * size, mask) - lanes_detail::load16<T>(b + j * size, mask);
+    const __m512i key = _mm512_and_si512(_mm512_castps_si512(d), _mm512_set1_epi32(0x7fffffff));
+    _mm512_mask_storeu_epi32(keys + j, mask, key);
+    Lanes u;
+    if (first % 2 == 0) {
+      draws_from.next(u);
+    } else {  // the words straddle the lanes (rows of odd length): drawn one at a time
+      CounterRng::DrawBits halves;
+      draws.draw_bits_lanes(first + j, halves);
+      CounterRng::LaneDraws::to_draws(halves, u);
+    }
+    const __mmask16 nonzero = _mm512_test_epi32_mask(key, key);
+    const __mmask16 dropped = _mm512_mask_cmp_ps_mask(nonzero, u, highest_v, _CMP_GE_OQ);
+    const __mmask16 between =
+        _mm512_mask_cmp_ps_mask(nonzero & static_cast<__mmask16>(~dropped), u, lowest_v, _CMP_GE_OQ);
+    _mm512_mask_storeu_ps(row + j, mask, _mm512_maskz_mov_ps(static_cast<__mmask16>(~dropped), d));
+    // Compressed in a register and stored whole, as in settle_avx512.
+    const __m512i index = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(j)), iota);
+    _mm512_storeu_si512(band + listed, _mm512_maskz_compress_epi32(between, index));
+    listed += static_cast<std::size_t>(__builtin_popcount(between));
+  }
+  count = listed;
 }
 
 __attribute__((target("avx512f"))) std::size_t band_avx512(const KeepPass pass, std::uint32_t* band,
@@ -140,6 +180,15 @@ std::size_t settle_by_draws(const KeepPass& pass, std::size_t from, std::size_t 
                              : from;
 }
 
+void settle_lanes(const std::byte* x, const std::byte* b, DType dtype, const CounterRng& draws, std::uint64_t first,
+                  std::size_t n, float lowest, float highest, float* row, std::uint32_t* keys, std::uint32_t* band,
+                  std::size_t& count) noexcept {
+  const auto settle = dtype == DType::kBF16  ? settle_fused<DType::kBF16>
+                      : dtype == DType::kF16 ? settle_fused<DType::kF16>
+                                             : settle_fused<DType::kF32>;
+  settle(x, b, draws, first, n, lowest, highest, row, keys, band, count);
+}
+
 // AVX2 machines compare the band (a fifth of the row at DELLA's epsilon 0.1) in the scalar body.
 std::size_t settle_band(const KeepPass& pass, std::uint32_t* band, const std::uint32_t* bits, std::size_t from,
                         std::size_t m, std::size_t& dropped, Isa isa) noexcept {
@@ -162,6 +211,10 @@ std::size_t settle_by_draws(const KeepPass&, std::size_t from, std::size_t, std:
 std::size_t settle_band(const KeepPass&, std::uint32_t*, const std::uint32_t*, std::size_t from, std::size_t,
                         std::size_t&, Isa) noexcept {
   return from;
+}
+void settle_lanes(const std::byte*, const std::byte*, DType, const CounterRng&, std::uint64_t, std::size_t, float, float,
+                  float*, std::uint32_t*, std::uint32_t*, std::size_t&) noexcept {
+  WELD_CHECK(false);  // the fused path is x86's
 }
 std::size_t tally_kept(const KeepPass&, const KeepTallyLanes&, std::size_t from, std::size_t, Isa) noexcept {
   return from;

@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "io/dtype.h"
 #include "tensor/convert_x86.h"
+#include "tensor/rng.h"
 
 namespace weld {
 
@@ -44,6 +46,16 @@ namespace x86 {
 // the last one appended; isa <= detected_isa(); from <= n.
 std::size_t settle_by_draws(const KeepPass& pass, std::size_t from, std::size_t n, std::uint32_t* band,
                             std::size_t& count, Isa isa = detected_isa()) noexcept;
+
+// The first sweep on the fused path (tensor/lanes.h), over a whole row of n elements taken
+// from the inputs' own bytes x and b: row[j] = x[j] - b[j] and keys[j] its magnitude key, then
+// with u[j] = draws.draw(first + j), drawn in registers, settled as settle_by_draws settles
+// them (zeroing the dropped, listing the band). The same row, keys and band as converting,
+// drawing and settling one after the other. REQUIRES: lanes_are_fused(), is_lane_dtype(dtype),
+// room in band as for settle_by_draws.
+void settle_lanes(const std::byte* x, const std::byte* b, DType dtype, const CounterRng& draws, std::uint64_t first,
+                  std::size_t n, float lowest, float highest, float* row, std::uint32_t* keys, std::uint32_t* band,
+                  std::size_t& count) noexcept;
 
 // The second: band elements [from, m) of `band`, whose rival bits `bits` holds, compared
 // with their rivals; lists the indices of those that lose in band[dropped...] (counting them

@@ -10,6 +10,9 @@
 
 #include "support/isas.h"
 #include "tensor/bitmask.h"
+#include "tensor/convert.h"
+#include "tensor/lanes.h"
+#include "tensor/masked_delta.h"
 #include "tensor/row_rank.h"
 
 namespace weld {
@@ -236,6 +239,51 @@ TEST(RankKeep, VectorBodiesHandARejectedDrawToTheScalarOne) {
   std::vector<float> u = draws.uniforms(n);
   u[j] = 0.5f;
   EXPECT_EQ(kept(row, u, della(n, 0.1), first), reference(row, u, della(n, 0.1), first));
+}
+
+// The one sweep from the inputs' bytes gives the row, the sums and the bits of the steps it
+// fuses: converting, drawing, then keep_by_rank with a tally. Rows of odd length start at odd
+// elements (the draws' words straddle the vectors there), tails are partial vectors, and some
+// elements are +0 or -0.
+TEST(RankKeep, TheFusedSweepFromBytesMatchesTheSteps) {
+  if (!lanes_are_fused()) GTEST_SKIP() << "no fused path on this machine";
+  const CounterRng draws(11, "draws");
+  Draws values;
+  for (const DType dtype : {DType::kBF16, DType::kF16, DType::kF32})
+    for (const std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{15}, std::size_t{37}, std::size_t{2048}})
+      for (const std::uint64_t first : {std::uint64_t{0}, std::uint64_t{7}, std::uint64_t{4096}})
+        for (const double epsilon : {0.1, 0.0, -0.2}) {
+          SCOPED_TRACE(testing::Message() << dtype_name(dtype) << " n " << n << " first " << first << " epsilon "
+                                          << epsilon);
+          std::vector<float> x(n), b(n);
+          for (std::size_t j = 0; j < n; ++j) {
+            b[j] = values.uniform() - 0.5f;
+            x[j] = j % 9 == 0 ? b[j] : b[j] + 0.01f * (values.uniform() - 0.5f);  // +0: x = b
+          }
+          if (n > 3) x[3] = -0.0f, b[3] = 0.0f;  // -0
+          std::vector<std::byte> xs(n * dtype_size(dtype)), bs(xs.size());
+          from_f32(dtype, x.data(), xs.data(), n);
+          from_f32(dtype, b.data(), bs.data(), n);
+          const RankProbability p = n > 1 ? della(n, epsilon) : RankProbability{0.5, 0.0};
+
+          std::vector<float> want(n), u(n);
+          delta_lanes(xs.data(), bs.data(), dtype, n, want.data());
+          draws.fill_draws(first, u.data(), n);
+          std::vector<std::uint32_t> work(rank_keep_work_size(n));
+          LaneSum want_before, want_after, before, after;
+          std::vector<std::uint8_t> want_bits(bitmask_bytes(first + n), 0), bits(want_bits.size(), 0);
+          const KeepTally want_tally{&want_before, &want_after, want_bits.data()};
+          keep_by_rank(want, u, p, kRivals, first, work, &want_tally);
+
+          std::vector<float> row(n, 7.0f);
+          const KeepTally tally{&before, &after, bits.data()};
+          keep_by_rank_lanes(xs.data(), bs.data(), dtype, row, p, draws, kRivals, first, work, tally);
+          for (std::size_t j = 0; j < n; ++j)
+            ASSERT_EQ(std::bit_cast<std::uint32_t>(row[j]), std::bit_cast<std::uint32_t>(want[j])) << j;
+          EXPECT_EQ(std::bit_cast<std::uint64_t>(before.value()), std::bit_cast<std::uint64_t>(want_before.value()));
+          EXPECT_EQ(std::bit_cast<std::uint64_t>(after.value()), std::bit_cast<std::uint64_t>(want_after.value()));
+          EXPECT_EQ(bits, want_bits);
+        }
 }
 
 }  // namespace
