@@ -24,6 +24,16 @@ inline void or_bits(std::uint8_t* bits, std::uint64_t at, std::uint32_t mask, un
     bits[at / 8 + byte] = static_cast<std::uint8_t>(bits[at / 8 + byte] | (shifted >> (8 * byte)));
 }
 
+// or_bits of 16 bits: where they start a byte, as one 16-bit OR (or_bits' loop over bytes was a
+// third of DELLA's tally sweep).
+inline void or_16_bits(std::uint8_t* bits, std::uint64_t at, std::uint32_t mask) noexcept {
+  if (at % 8 != 0) return or_bits(bits, at, mask, 16);
+  std::uint16_t two;
+  __builtin_memcpy(&two, bits + at / 8, sizeof two);
+  two = static_cast<std::uint16_t>(two | mask);
+  __builtin_memcpy(bits + at / 8, &two, sizeof two);
+}
+
 // v[j] = +0 where the bit of element begin + j is clear; the rest are left as they are.
 void zero_where_clear(std::span<float> v, std::uint64_t begin, const std::uint8_t* bits) noexcept;
 

@@ -119,7 +119,7 @@ __attribute__((target("avx512f"))) std::size_t tally_avx512(const KeepPass pass,
     // A dropped element would add +0, which leaves a lane (never -0) as it was.
     after = _mm512_mask_add_pd(after, static_cast<__mmask8>(kept), after, low);
     after = _mm512_mask_add_pd(after, static_cast<__mmask8>(kept >> 8), after, high);
-    if (tally.kept) or_bits(tally.kept, tally.kept_first + j, kept, 16);
+    if (tally.kept) or_16_bits(tally.kept, tally.kept_first + j, kept);
   }
   _mm512_storeu_pd(tally.before, before), _mm512_storeu_pd(tally.after, after);
   return j;
