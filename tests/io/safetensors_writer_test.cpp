@@ -1,7 +1,10 @@
 #include "io/safetensors_writer.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -206,6 +209,43 @@ TEST(SafetensorsWriterDeathTest, FailedWriteNamesThePathAndTheCause) {
     std::_Exit(3);
   };
   EXPECT_EXIT(write_past_limit(), testing::ExitedWithCode(0), "");
+}
+
+// A file that cannot be given its size (here past RLIMIT_FSIZE, as a full disk refuses it
+// with ENOSPC) fails the create, before any tensor is written, and leaves no file behind.
+TEST(SafetensorsWriterDeathTest, FileThatCannotBeAllocatedFailsAtCreate) {
+  TempDir dir;
+  const std::string path = dir / "m.safetensors";
+  const std::vector<PlannedTensor> plan = {{"a", DType::kU8, {65536}}};
+  const std::uint64_t size = safetensors_header_bytes(plan, kNoMetadata).size() + 65536;
+  const std::string expected = "cannot allocate " + std::to_string(size) + " bytes for '" + path + "': File too large";
+  auto create_past_limit = [&] {
+    std::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit = {16384, RLIM_INFINITY};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) std::_Exit(2);
+    const std::string error = create_error(path, plan);
+    std::cerr << error << '\n';
+    std::_Exit(error == expected && !fs::exists(path) ? 0 : 1);
+  };
+  EXPECT_EXIT(create_past_limit(), testing::ExitedWithCode(0), "");
+}
+
+// The blocks are allocated at create where the file system can (the writes then only fill
+// them): the file's allocated bytes cover its size before any tensor is written.
+TEST(SafetensorsWriter, CreateAllocatesTheBlocks) {
+  TempDir dir;
+  const std::string probe = dir / "probe";
+  const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  const bool can_allocate = ::fallocate(fd, 0, 0, 1 << 20) == 0;
+  ::close(fd);
+  if (!can_allocate) GTEST_SKIP() << "this file system has no fallocate";
+  const std::string path = dir / "m.safetensors";
+  auto writer = SafetensorsWriter::create(path, {{"a", DType::kU8, {1 << 20}}}, kNoMetadata);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), writer->file_size());
+  EXPECT_GE(static_cast<std::uint64_t>(st.st_blocks) * 512, writer->file_size());
 }
 
 TEST(SafetensorsWriterDeathTest, RepeatedNameIsABug) {
