@@ -24,8 +24,12 @@ class MappedFile {
   std::size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
-  // Hints that [offset, offset + length) is needed soon (MADV_WILLNEED); never fails.
+  // Hints that [offset, offset + length) is needed soon (MADV_WILLNEED), unless it looks
+  // cached already (looks_cached); never fails.
   void prefetch(std::size_t offset, std::size_t length) const;
+  // Whether the first, middle and last pages of [offset, offset + length) are in the page
+  // cache (mincore): a sample, not every page. False for an empty or out-of-range range.
+  bool looks_cached(std::size_t offset, std::size_t length) const;
 
   // Copies bytes [offset, offset + into.size()) into `into` with pread: the same bytes as
   // bytes(), without touching the map (on machines where a first touch of each mapped page

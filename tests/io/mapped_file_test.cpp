@@ -1,13 +1,18 @@
 #include "support/error_message.h"
 #include "io/mapped_file.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "support/as_text.h"
 #include "support/tiny_model.h"
@@ -94,6 +99,31 @@ TEST(MappedFile, PrefetchAcceptsAnyRange) {
   file.prefetch(5, 0);
   file.prefetch(1, SIZE_MAX);  // offset + length overflows
   EXPECT_EQ(as_text(file.bytes()), std::string(10000, 'x'));
+}
+
+// A file just written is in the page cache; once written back and dropped from it
+// (POSIX_FADV_DONTNEED, where the file system honours it), it is not.
+TEST(MappedFile, LooksCachedSamplesThePageCache) {
+  TempDir dir;
+  const std::string path = dir / "f";
+  write_file(path, std::string(1 << 20, 'x'));
+  const MappedFile file = MappedFile::open(path);
+  EXPECT_TRUE(file.looks_cached(0, file.size()));
+  EXPECT_TRUE(file.looks_cached(4097, 100000));
+  EXPECT_FALSE(file.looks_cached(file.size(), 1));  // past the end
+  EXPECT_FALSE(file.looks_cached(0, 0));
+
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::fdatasync(fd), 0);
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  ::close(fd);
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident(file.size() / page);
+  ASSERT_EQ(::mincore(const_cast<std::byte*>(file.bytes().data()), file.size(), resident.data()), 0);
+  if (std::any_of(resident.begin(), resident.end(), [](unsigned char r) { return (r & 1) != 0; }))
+    GTEST_SKIP() << "this file system keeps the pages";
+  EXPECT_FALSE(file.looks_cached(0, file.size()));
 }
 
 }  // namespace
