@@ -125,4 +125,14 @@ void MappedFile::prefetch(std::size_t offset, std::size_t length) const {
   ::madvise(const_cast<std::byte*>(data_) + begin, end - begin, MADV_WILLNEED);
 }
 
+void MappedFile::unmap_pages(std::size_t offset, std::size_t length) const {
+  if (offset >= size_ || length == 0) return;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t end = (length > size_ - offset ? size_ : offset + length) / page * page;
+  const std::size_t begin = (offset + page - 1) / page * page;  // pages shared with a neighbour stay
+  if (begin >= end) return;
+  // Only a release: a failure leaves the pages for munmap, so it is ignored.
+  ::madvise(const_cast<std::byte*>(data_) + begin, end - begin, MADV_DONTNEED);
+}
+
 }  // namespace weld

@@ -30,6 +30,10 @@ class MappedFile {
   // Whether the first, middle and last pages of [offset, offset + length) are in the page
   // cache (mincore): a sample, not every page. False for an empty or out-of-range range.
   bool looks_cached(std::size_t offset, std::size_t length) const;
+  // Takes the whole pages inside [offset, offset + length) out of this process's page tables
+  // (MADV_DONTNEED; the page cache keeps them), so that unmapping them is not left for the
+  // end: a read of them afterwards maps them again. Never fails.
+  void unmap_pages(std::size_t offset, std::size_t length) const;
 
   // Copies bytes [offset, offset + into.size()) into `into` with pread: the same bytes as
   // bytes(), without touching the map (on machines where a first touch of each mapped page

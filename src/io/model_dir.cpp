@@ -116,6 +116,11 @@ void TensorRef::prefetch(std::uint64_t offset, std::uint64_t length) const {
   file->mapped().prefetch(start, std::min<std::uint64_t>(length, bytes.size() - offset));
 }
 
+void TensorRef::unmap_pages() const {
+  const std::span<const std::byte> bytes = data();
+  file->mapped().unmap_pages(static_cast<std::size_t>(bytes.data() - file->mapped().bytes().data()), bytes.size());
+}
+
 void TensorRef::read(std::uint64_t offset, std::span<std::byte> into) const {
   const std::span<const std::byte> bytes = data();
   WELD_CHECK(offset <= bytes.size() && into.size() <= bytes.size() - offset);

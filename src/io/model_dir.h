@@ -22,6 +22,8 @@ struct TensorRef {
   std::span<const std::byte> data() const { return file->data(*info); }
   // Hints that bytes [offset, offset + length) of the tensor will be read soon.
   void prefetch(std::uint64_t offset, std::uint64_t length) const;
+  // Unmaps the tensor's pages from this process (MappedFile::unmap_pages), once read.
+  void unmap_pages() const;
   // Copies bytes [offset, offset + into.size()) of the tensor into `into` (MappedFile::read).
   // REQUIRES: they lie inside the tensor.
   void read(std::uint64_t offset, std::span<std::byte> into) const;

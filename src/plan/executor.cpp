@@ -436,6 +436,16 @@ void prefetch_inputs(const MergePlan& plan, const ExecuteOptions& options, const
   }
 }
 
+// Once a tensor is merged, its inputs' pages leave the process's page tables: done by the
+// worker that merged its last chunk, while the others go on, instead of by the munmap of
+// every input file at the end, which one thread makes after the merge (0.11 s for the
+// 6.6 GB of a 22-layer linear merge's inputs, under strace). A copied tensor keeps them:
+// the writer reads them later.
+void unmap_inputs(const TensorPlan& t) {
+  if (t.copy_input) return;
+  for (const PlannedInput& input : t.inputs) input.tensor.unmap_pages();
+}
+
 unsigned worker_count(const ExecuteOptions& options) { return std::max(1u, options.threads); }
 
 // The write-behind pool: output tiles are written a quarter of the pool at a time, so that a
@@ -547,7 +557,10 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
     });
     if (c.prepare) return;
     const bool last = --state.tasks_left == 0;
-    if (last) state.stats.reset();
+    if (last) {
+      state.stats.reset();
+      unmap_inputs(t);
+    }
     progress.add(chunk_bytes(t, c), last ? 1 : 0);
   });
   behind.flush();

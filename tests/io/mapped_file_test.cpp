@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -124,6 +126,52 @@ TEST(MappedFile, LooksCachedSamplesThePageCache) {
   if (std::any_of(resident.begin(), resident.end(), [](unsigned char r) { return (r & 1) != 0; }))
     GTEST_SKIP() << "this file system keeps the pages";
   EXPECT_FALSE(file.looks_cached(0, file.size()));
+}
+
+// Whether the page at `address` is in this process's page tables (bit 63 of its
+// /proc/self/pagemap entry, which unprivileged processes may read); nothing where pagemap
+// cannot be read.
+std::optional<bool> page_is_mapped(const std::byte* address) {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const int fd = ::open("/proc/self/pagemap", O_RDONLY);
+  if (fd < 0) return std::nullopt;
+  std::uint64_t entry = 0;
+  const auto at = static_cast<off_t>(reinterpret_cast<std::uintptr_t>(address) / page * sizeof entry);
+  const bool read = ::pread(fd, &entry, sizeof entry, at) == static_cast<ssize_t>(sizeof entry);
+  ::close(fd);
+  if (!read) return std::nullopt;
+  return (entry >> 63) != 0;
+}
+
+// Only the whole pages inside the range leave the page tables, and the bytes read the same.
+TEST(MappedFile, UnmapPagesReleasesTheWholePagesOfTheRange) {
+  TempDir dir;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::string text(4 * page, 'x');
+  for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('a' + i % 26);
+  write_file(dir / "f", text);
+  const MappedFile file = MappedFile::open(dir / "f");
+  const auto touch_all = [&] { return as_text(file.bytes()); };
+  ASSERT_EQ(touch_all(), text);
+  const std::byte* first = file.bytes().data();
+  if (!page_is_mapped(first).has_value()) GTEST_SKIP() << "no /proc/self/pagemap";
+  for (std::size_t p = 0; p < 4; ++p) ASSERT_EQ(page_is_mapped(first + p * page), true) << "page " << p;
+
+  file.unmap_pages(100, 3 * page);  // pages 1 and 2 whole; parts of 0 and 3
+  EXPECT_EQ(page_is_mapped(first), true);
+  EXPECT_EQ(page_is_mapped(first + page), false);
+  EXPECT_EQ(page_is_mapped(first + 2 * page), false);
+  EXPECT_EQ(page_is_mapped(first + 3 * page), true);
+  EXPECT_EQ(touch_all(), text);  // mapped again from the page cache
+
+  file.unmap_pages(page + 1, page - 2);  // no whole page inside
+  file.unmap_pages(file.size(), 1);      // past the end
+  file.unmap_pages(0, 0);
+  EXPECT_EQ(page_is_mapped(first + page), true);
+  file.unmap_pages(2 * page, SIZE_MAX);  // runs past the end: up to the last page
+  EXPECT_EQ(page_is_mapped(first + page), true);
+  EXPECT_EQ(page_is_mapped(first + 3 * page), false);
+  EXPECT_EQ(touch_all(), text);
 }
 
 }  // namespace
