@@ -44,6 +44,8 @@ class SafetensorsWriter {
   ~SafetensorsWriter();
 
   std::uint64_t file_size() const { return file_offsets_.back(); }
+  // Where tensor `index`'s data starts in the file.
+  std::uint64_t data_offset(std::size_t index) const { return file_offsets_[index]; }
   // Whether it writes around the page cache.
   bool direct() const { return direct_ != nullptr; }
 

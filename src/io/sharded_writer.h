@@ -35,6 +35,10 @@ class ShardedWriter {
                 std::uint64_t max_shard_bytes, bool direct = false);
 
   const ShardLayout& layout() const { return layout_; }
+  // Where the tensor's data starts in its shard file.
+  std::uint64_t data_offset(std::size_t tensor) const {
+    return writers_[layout_.shard_of[tensor]]->data_offset(layout_.index_in_shard[tensor]);
+  }
   // Whether every shard is written around the page cache.
   bool direct() const;
   // Safe to call from several threads. REQUIRES: the range lies inside the tensor.

@@ -10,10 +10,12 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "io/sharded_writer.h"
 #include "io/write_behind.h"
+#include "plan/chunk_cut.h"
 #include "plan/progress.h"
 #include "tensor/convert.h"
 #include "tensor/lanes.h"
@@ -63,15 +65,31 @@ std::uint64_t chunk_elements(const MergePlan& plan, const TensorPlan& tensor, co
   return std::max<std::uint64_t>(1, kChunkElements / tile) * tile;
 }
 
-Task task_at(const MergePlan& plan, const ExecuteOptions& options, TaskRef ref) {
-  if (ref.chunk == TaskRef::kPrepare) return {ref.tensor, true};
-  const TensorPlan& tensor = plan.tensors[ref.tensor];
+// Tensors cut in whole rows, or merged whole, keep their chunks; the others' chunks are
+// shifted onto the output file's 2 MiB grid. Where chunks end changes no byte of the result:
+// every method's values depend on elements, not on tiles.
+ChunkCut chunk_cut(const MergePlan& plan, const TensorPlan& tensor, const ExecuteOptions& options,
+                   std::uint64_t data_offset) {
   const std::uint64_t step = chunk_elements(plan, tensor, options);
-  const std::uint64_t begin = ref.chunk * step;
-  return {ref.tensor, false, begin, std::min<std::uint64_t>(tensor.numel, begin + step)};
+  if (plan.method->whole_rows || is_whole_tensor(plan, tensor, options)) return {step, step};
+  return aligned_chunk_cut(step, dtype_size(tensor.dtype), data_offset);
 }
 
-std::vector<TaskRef> cut_tasks(const MergePlan& plan, const ExecuteOptions& options) {
+std::vector<ChunkCut> cut_chunks(const MergePlan& plan, const ExecuteOptions& options, const ShardedWriter& writer) {
+  std::vector<ChunkCut> cuts;
+  cuts.reserve(plan.tensors.size());
+  for (std::size_t t = 0; t < plan.tensors.size(); ++t)
+    cuts.push_back(chunk_cut(plan, plan.tensors[t], options, writer.data_offset(t)));
+  return cuts;
+}
+
+Task task_at(const MergePlan& plan, std::span<const ChunkCut> cuts, TaskRef ref) {
+  if (ref.chunk == TaskRef::kPrepare) return {ref.tensor, true};
+  const ChunkCut& cut = cuts[ref.tensor];
+  return {ref.tensor, false, cut.begin(ref.chunk), cut.end(ref.chunk, plan.tensors[ref.tensor].numel)};
+}
+
+std::vector<TaskRef> cut_tasks(const MergePlan& plan, const ExecuteOptions& options, std::span<const ChunkCut> cuts) {
   WELD_CHECK(plan.tensors.size() < TaskRef::kPrepare);
   std::vector<std::uint32_t> streamed;  // tensors with statistics passes, in order
   for (std::size_t t = 0; t < plan.tensors.size(); ++t)
@@ -86,9 +104,7 @@ std::vector<TaskRef> cut_tasks(const MergePlan& plan, const ExecuteOptions& opti
         std::lower_bound(streamed.begin(), streamed.end(), t) - streamed.begin());
     for (; next_prepare < streamed.size() && next_prepare < position + lookahead; ++next_prepare)
       tasks.push_back({streamed[next_prepare], TaskRef::kPrepare});
-    const TensorPlan& tensor = plan.tensors[t];
-    const std::uint64_t step = chunk_elements(plan, tensor, options);
-    const std::uint64_t chunks = std::max<std::uint64_t>(1, tensor.numel / step + (tensor.numel % step != 0));
+    const std::uint64_t chunks = cuts[t].count(plan.tensors[t].numel);
     WELD_CHECK(chunks < TaskRef::kPrepare);
     for (std::uint32_t c = 0; c < chunks; ++c) tasks.push_back({t, c});
   }
@@ -525,7 +541,8 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
     for (const TensorPlan& t : plan.tensors) planned.push_back({t.name, t.dtype, t.shape});
     return ShardedWriter(out.temp_path(), planned, plan.max_shard_bytes, options.writes == OutputWrites::kDirect);
   }();
-  const std::vector<TaskRef> tasks = cut_tasks(plan, options);
+  const std::vector<ChunkCut> cuts = cut_chunks(plan, options, writer);
+  const std::vector<TaskRef> tasks = cut_tasks(plan, options, cuts);
   std::vector<PreparedTensor> prepared(plan.tensors.size());
   for (const TaskRef& c : tasks)
     if (c.chunk != TaskRef::kPrepare) ++prepared[c.tensor].tasks_left;
@@ -539,11 +556,11 @@ void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOpt
 
   parallel_for(tasks.size(), options.threads, [&](std::size_t index, unsigned worker) {
     if (behind.failed()) return;  // flush() below reports why; the rest is not worth merging
-    const Task c = task_at(plan, options, tasks[index]);
+    const Task c = task_at(plan, cuts, tasks[index]);
     const TensorPlan& t = plan.tensors[c.tensor];
     PreparedTensor& state = prepared[c.tensor];
     // Read ahead: the task this worker will likely take after this one.
-    if (index + options.threads < tasks.size()) prefetch_inputs(plan, options, task_at(plan, options, tasks[index + options.threads]));
+    if (index + options.threads < tasks.size()) prefetch_inputs(plan, options, task_at(plan, cuts, tasks[index + options.threads]));
     with_context(fmt::format("tensor '{}'", t.name), [&] {
       if (is_streamed(plan, t, options) && !await_statistics(plan, t, options.reads, buffers[worker], state)) return;
       if (c.prepare) return;
