@@ -9,7 +9,7 @@
 #include <optional>
 #include <utility>
 
-#include "io/run_writes.h"
+#include "io/direct_writes.h"
 #include "io/safetensors_header.h"
 #include "io/write_all.h"
 #include "util/check.h"
@@ -92,7 +92,7 @@ std::string safetensors_header_bytes(const std::vector<PlannedTensor>& tensors,
 
 std::unique_ptr<SafetensorsWriter> SafetensorsWriter::create(
     const std::string& path, const std::vector<PlannedTensor>& tensors,
-    const std::map<std::string, std::string>& metadata, RunWrites* runs, bool around_cache) {
+    const std::map<std::string, std::string>& metadata, DirectWrites* direct) {
   const std::string header = safetensors_header_bytes(tensors, metadata);
   std::vector<std::uint64_t> file_offsets;
   std::uint64_t file_size = header.size();
@@ -106,17 +106,17 @@ std::unique_ptr<SafetensorsWriter> SafetensorsWriter::create(
   const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, kFileMode);
   if (fd < 0) fail("cannot create '{}': {}", path, std::strerror(errno));
   // Set after creating rather than at open: where the file system has no O_DIRECT (tmpfs,
-  // say), open() refuses it only once it has made the file. There the runs go through the
-  // page cache, as they would without it.
-  if (runs && around_cache) (void)::fcntl(fd, F_SETFL, O_DIRECT);
+  // say), open() refuses it only once it has made the file. There it is written through the
+  // page cache.
+  if (direct && ::fcntl(fd, F_SETFL, O_DIRECT) != 0) direct = nullptr;
   // From here on the writer owns the file, and its destructor deletes it if a step fails.
   std::unique_ptr<SafetensorsWriter> writer(
       new SafetensorsWriter(path, fd, std::move(file_offsets)));
   // The data section is made now, so that write() only ever fills existing bytes.
   allocate(fd, path, file_size);
-  if (runs) {
-    writer->runs_ = runs;
-    writer->runs_file_ = runs->add_file(fd, path, file_size);
+  if (direct) {
+    writer->direct_ = direct;
+    writer->direct_file_ = direct->add_file(fd, path, file_size);
   }
   writer->write_at(0, text_bytes(header));
   return writer;
@@ -134,8 +134,8 @@ void SafetensorsWriter::write(std::size_t index, std::uint64_t offset_in_tensor,
 
 std::span<std::byte> SafetensorsWriter::reserve(std::size_t index, std::uint64_t offset_in_tensor, std::size_t n) {
   const std::uint64_t offset = file_offset(index, offset_in_tensor, n);
-  if (!runs_ || n == 0 || n > RunWrites::kMaxPiece) return {};
-  return runs_->reserve(runs_file_, offset, n);
+  if (!direct_ || n == 0 || n > DirectWrites::kMaxPiece) return {};
+  return direct_->reserve(direct_file_, offset, n);
 }
 
 std::uint64_t SafetensorsWriter::file_offset(std::size_t index, std::uint64_t offset_in_tensor, std::size_t n) const {
@@ -147,8 +147,8 @@ std::uint64_t SafetensorsWriter::file_offset(std::size_t index, std::uint64_t of
 }
 
 void SafetensorsWriter::write_at(std::uint64_t offset, std::span<const std::byte> bytes) {
-  if (runs_) {
-    runs_->write(runs_file_, offset, bytes);
+  if (direct_) {
+    direct_->write(direct_file_, offset, bytes);
   } else {
     pwrite_all(fd_, path_, bytes, offset);
   }
@@ -156,9 +156,9 @@ void SafetensorsWriter::write_at(std::uint64_t offset, std::span<const std::byte
 
 void SafetensorsWriter::finish() {
   WELD_CHECK(fd_ >= 0);
-  if (runs_) {
+  if (direct_) {
     try {
-      runs_->finish(runs_file_);
+      direct_->finish(direct_file_);
     } catch (const Error&) {
       abandon();
       throw;
@@ -176,7 +176,7 @@ void SafetensorsWriter::finish() {
 
 void SafetensorsWriter::abandon() {
   if (fd_ < 0) return;
-  if (runs_) runs_->discard(runs_file_);  // its writing thread may still hold the fd
+  if (direct_) direct_->discard(direct_file_);  // its writing thread may still hold the fd
   ::close(std::exchange(fd_, -1));
   ::unlink(path_.c_str());
 }

@@ -31,31 +31,30 @@ struct PlannedTensor {
 std::string safetensors_header_bytes(const std::vector<PlannedTensor>& tensors,
                                      const std::map<std::string, std::string>& metadata);
 
-class RunWrites;
+class DirectWrites;
 
 class SafetensorsWriter {
  public:
-  // Creates `path` (which must not exist) with the planned header and full size. With `runs`,
-  // its bytes are written in runs (io/run_writes.h), and with `around_cache` the file is
-  // opened with O_DIRECT, unless its file system refuses it (then they go through the page
-  // cache); `runs` must outlive the writer. Without, each write() is a pwrite.
+  // Creates `path` (which must not exist) with the planned header and full size. With
+  // `direct`, the file is opened with O_DIRECT and written through it (io/direct_writes.h),
+  // unless its file system refuses O_DIRECT; `direct` must outlive the writer.
   static std::unique_ptr<SafetensorsWriter> create(
       const std::string& path, const std::vector<PlannedTensor>& tensors,
-      const std::map<std::string, std::string>& metadata, RunWrites* runs = nullptr, bool around_cache = false);
+      const std::map<std::string, std::string>& metadata, DirectWrites* direct = nullptr);
   ~SafetensorsWriter();
 
   std::uint64_t file_size() const { return file_offsets_.back(); }
   // Where tensor `index`'s data starts in the file.
   std::uint64_t data_offset(std::size_t index) const { return file_offsets_[index]; }
-  // Whether it writes in runs, which reserve() hands out room in.
-  bool has_runs() const { return runs_ != nullptr; }
+  // Whether it writes around the page cache.
+  bool direct() const { return direct_ != nullptr; }
 
   // Writes `bytes` at `offset_in_tensor` inside tensor `index`.
   // REQUIRES: the range lies inside the tensor. Safe to call from several threads.
   void write(std::size_t index, std::uint64_t offset_in_tensor, std::span<const std::byte> bytes);
-  // Where it writes in runs: room in them for the n bytes at
+  // Where it writes around the page cache: room in its runs for the n bytes at
   // `offset_in_tensor` inside tensor `index`, to be filled and then committed through the
-  // RunWrites. Empty where it does not, or n is more than a run takes (write() them then).
+  // DirectWrites. Empty where it does not, or n is more than a run takes (write() them then).
   // REQUIRES: the range lies inside the tensor.
   std::span<std::byte> reserve(std::size_t index, std::uint64_t offset_in_tensor, std::size_t n);
 
@@ -74,8 +73,8 @@ class SafetensorsWriter {
 
   std::string path_;
   int fd_;
-  RunWrites* runs_ = nullptr;  // with its id of the file
-  std::size_t runs_file_ = 0;
+  DirectWrites* direct_ = nullptr;  // with its id of the file
+  std::size_t direct_file_ = 0;
   // Where each tensor's data starts, then the file's end: the writer keeps no names or shapes,
   // as a model's worth of them is memory that grows with the model.
   std::vector<std::uint64_t> file_offsets_;

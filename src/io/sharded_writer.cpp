@@ -1,10 +1,11 @@
 #include "io/sharded_writer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "io/run_writes.h"
+#include "io/direct_writes.h"
 #include "util/error.h"
 
 namespace weld {
@@ -58,8 +59,8 @@ void write_index(const std::string& dir, const std::vector<PlannedTensor>& tenso
 }  // namespace
 
 ShardedWriter::ShardedWriter(const std::string& dir, const std::vector<PlannedTensor>& tensors,
-                             std::uint64_t max_shard_bytes, bool around_cache)
-    : runs_(std::make_unique<RunWrites>(around_cache ? RunWrites::kDirectWriters : RunWrites::kCachedWriters)) {
+                             std::uint64_t max_shard_bytes, bool direct)
+    : direct_(direct ? std::make_unique<DirectWrites>() : nullptr) {
   std::vector<std::uint64_t> sizes;
   for (const PlannedTensor& t : tensors) sizes.push_back(t.size_bytes());
   layout_ = plan_shard_layout(sizes, max_shard_bytes);
@@ -67,8 +68,8 @@ ShardedWriter::ShardedWriter(const std::string& dir, const std::vector<PlannedTe
   for (std::size_t s = 0; s < layout_.file_names.size(); ++s) {
     std::vector<PlannedTensor> shard_tensors;
     for (std::size_t t : layout_.tensors_of[s]) shard_tensors.push_back(tensors[t]);
-    writers_.push_back(SafetensorsWriter::create((std::filesystem::path(dir) / layout_.file_names[s]).string(),
-                                                 shard_tensors, metadata, runs_.get(), around_cache));
+    writers_.push_back(SafetensorsWriter::create(
+        (std::filesystem::path(dir) / layout_.file_names[s]).string(), shard_tensors, metadata, direct_.get()));
   }
   if (writers_.size() > 1) write_index(dir, tensors, layout_);
 }
@@ -82,7 +83,11 @@ std::span<std::byte> ShardedWriter::reserve(std::size_t tensor, std::uint64_t of
   return writers_[layout_.shard_of[tensor]]->reserve(layout_.index_in_shard[tensor], offset_in_tensor, n);
 }
 
-void ShardedWriter::commit(std::span<std::byte> piece) { runs_->commit(piece); }
+void ShardedWriter::commit(std::span<std::byte> piece) { direct_->commit(piece); }
+
+bool ShardedWriter::direct() const {
+  return std::all_of(writers_.begin(), writers_.end(), [](const auto& w) { return w->direct(); });
+}
 
 void ShardedWriter::finish() {
   for (auto& writer : writers_) writer->finish();

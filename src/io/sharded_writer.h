@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "io/run_writes.h"
+#include "io/direct_writes.h"
 #include "io/safetensors_writer.h"
 
 namespace weld {
@@ -29,21 +29,22 @@ class ShardedWriter {
  public:
   // Creates every shard file in `dir` with its planned header (metadata {"format": "pt"}), and
   // the index when there are several. Keeps no names or shapes: a model's worth of them is
-  // memory that grows with the model. Writes in runs (io/run_writes.h), through the page
-  // cache or, with `around_cache`, around it where the file system allows it.
+  // memory that grows with the model. With `direct`, writes around the page cache
+  // (io/direct_writes.h) where the file system allows it.
   ShardedWriter(const std::string& dir, const std::vector<PlannedTensor>& tensors,
-                std::uint64_t max_shard_bytes, bool around_cache = false);
+                std::uint64_t max_shard_bytes, bool direct = false);
 
   const ShardLayout& layout() const { return layout_; }
   // Where the tensor's data starts in its shard file.
   std::uint64_t data_offset(std::size_t tensor) const {
     return writers_[layout_.shard_of[tensor]]->data_offset(layout_.index_in_shard[tensor]);
   }
-
+  // Whether every shard is written around the page cache.
+  bool direct() const;
   // Safe to call from several threads. REQUIRES: the range lies inside the tensor.
   void write(std::size_t tensor, std::uint64_t offset_in_tensor, std::span<const std::byte> bytes);
-  // Room in the output's runs for the n bytes at `offset_in_tensor` of the tensor
-  // (SafetensorsWriter::reserve); empty where there is none.
+  // Room in the output's runs for the n bytes at `offset_in_tensor` of the tensor, where its
+  // shard is written around the page cache (SafetensorsWriter::reserve); empty where not.
   // Fill it, then commit() it. REQUIRES: the range lies inside the tensor.
   std::span<std::byte> reserve(std::size_t tensor, std::uint64_t offset_in_tensor, std::size_t n);
   // The bytes of a non-empty reserve() are in place.
@@ -53,7 +54,7 @@ class ShardedWriter {
 
  private:
   ShardLayout layout_;
-  std::unique_ptr<RunWrites> runs_;  // before writers_, which use it until destroyed
+  std::unique_ptr<DirectWrites> direct_;  // before writers_, which use it until destroyed
   std::vector<std::unique_ptr<SafetensorsWriter>> writers_;
 };
 

@@ -11,7 +11,8 @@ WriteBehind::WriteBehind(ShardedWriter& writer, std::size_t buffers, std::size_t
     : writer_(writer),
       tensor_name_(std::move(tensor_name)),
       pool_(buffers, std::vector<std::byte>(buffer_bytes)),
-      batch_(std::max<std::size_t>(1, buffers / 4)) {
+      batch_(std::max<std::size_t>(1, buffers / 4)),
+      direct_(writer.direct()) {
   WELD_CHECK(buffers >= 1);
   for (std::size_t b = 0; b < buffers; ++b) free_.push_back(b);
 }
@@ -34,7 +35,7 @@ std::span<std::byte> WriteBehind::acquire() {
 }
 
 std::span<std::byte> WriteBehind::acquire(std::size_t tensor, std::uint64_t offset_in_tensor, std::size_t n) {
-  if (!failed()) {
+  if (direct_ && !failed()) {
     try {
       const std::span<std::byte> room = writer_.reserve(tensor, offset_in_tensor, n);
       if (!room.empty()) return room;

@@ -1,16 +1,15 @@
-// Writes behind the computing: workers hand over finished bytes and go on.
+// Writes behind the computing: workers hand over finished buffers and go on, and the
+// buffers are pwrite()n to their planned places a batch at a time by whichever worker
+// finds a batch ready and nobody writing.
 //
-// A tile's output bytes are merged straight into their room in the output's runs
-// (ShardedWriter::reserve, io/run_writes.h), whose own thread writes each run once it is
-// complete. What the runs do not take (a piece larger than a run, or any piece after a write
-// failed) goes to a buffer from a fixed pool, and bytes the caller keeps (a copied input
-// tensor's, in its map) are queued as they are; the queue is pwrite()n a batch at a time by
-// whichever worker finds a batch ready and nobody writing, so that memory stays at pool size
-// x buffer size plus the runs.
-//
-// One writer of the queue at a time: when two threads pwrite() into the same file, the kernel
-// serialises them on the file's lock and the waiting one spins (a sixth of the CPU time of a
-// linear merge on two cores went to that spinning, when the queue took every tile).
+// One writer at a time: when two threads pwrite() into the same file, the kernel serialises
+// them on the file's lock and the waiting one spins (a sixth of the CPU time of a linear
+// merge on two cores went to that spinning). No thread of its own: a writer thread beside
+// one worker per core made three threads for two cores, and waking it for writes and being
+// woken for free buffers cost 10-17 thousand context switches in a 2.2 GB merge, while one
+// worker or the other sat waiting. Buffers come from a fixed pool, so memory stays at pool
+// size x buffer size; a worker that finds none free writes the queue itself, or waits for
+// the one writing it.
 #pragma once
 
 #include <condition_variable>
@@ -45,9 +44,9 @@ class WriteBehind {
 
   // A free buffer: when none is, writes the queue or waits for the worker writing it.
   std::span<std::byte> acquire();
-  // A buffer for the n bytes at (tensor, offset_in_tensor): their room in the output's runs
-  // (ShardedWriter::reserve), so that they are never copied, where the runs take them; else
-  // acquire().
+  // A buffer for the n bytes at (tensor, offset_in_tensor): where the output is written
+  // around the page cache, their room in its runs (ShardedWriter::reserve), so that they are
+  // never copied; else acquire().
   std::span<std::byte> acquire(std::size_t tensor, std::uint64_t offset_in_tensor, std::size_t n);
   // Queues the first n bytes of a buffer from acquire() for (tensor, offset_in_tensor), and
   // writes the queue when a batch is ready and nobody is writing; commits a buffer that is
@@ -81,6 +80,7 @@ class WriteBehind {
   std::function<std::string(std::size_t)> tensor_name_;
   std::vector<std::vector<std::byte>> pool_;
   std::size_t batch_;  // queued writes that make a worker write them
+  bool direct_;        // acquire() with a range hands out the output's own room
   std::mutex mutex_;
   std::condition_variable changed_;  // a buffer came back, a write was queued, or writing stopped
   std::vector<std::size_t> free_;

@@ -521,7 +521,7 @@ InputReads choose_input_reads(const MergePlan& plan, std::optional<ReadProbe>* p
 std::uint64_t working_memory_bytes(const MergePlan& plan, const ExecuteOptions& options) {
   // Per worker: one f32 tile per input and an f32 output tile, and a tile of each input's
   // bytes when they are copied; for whole-tensor methods, the largest tensor's inputs and
-  // output in f32. Then the write-behind pool and the output's runs.
+  // output in f32. Then the write-behind pool.
   std::uint64_t per_worker = (max_inputs(plan) + 1) * max_tile_elements(plan) * sizeof(float) +
                              max_inputs(plan) * staged_bytes_per_input(plan, options);
   std::uint64_t whole = 0;
@@ -530,7 +530,7 @@ std::uint64_t working_memory_bytes(const MergePlan& plan, const ExecuteOptions& 
       whole = std::max(whole, (t.inputs.size() + 1) * t.numel * sizeof(float));
   return std::uint64_t{worker_count(options)} * (per_worker + whole) +
          std::uint64_t{write_buffers(options)} * write_buffer_bytes(plan) +
-         RunWrites::kBufferBytes;
+         (options.writes == OutputWrites::kDirect ? DirectWrites::kBufferBytes : 0);
 }
 
 void write_tensors(const MergePlan& plan, const OutputDir& out, const ExecuteOptions& options) {

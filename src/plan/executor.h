@@ -36,9 +36,9 @@ inline constexpr std::size_t kChunkElements = std::size_t{1} << 20;
 // on what a first touch of a mapped page costs on the machine (docs/performance.md).
 enum class InputReads { kPread, kMmap };
 
-// How the output's runs (io/run_writes.h) are written: through the page cache, or around it
-// with O_DIRECT, which on a VM that hands freed memory back to its host spares a host fault
-// for every page of the output. The same bytes either way.
+// How the output is written: through the page cache, or around it with O_DIRECT
+// (io/direct_writes.h), which on a VM that hands freed memory back to its host spares a host
+// fault for every page of the output. The same bytes either way.
 enum class OutputWrites { kCached, kDirect };
 
 struct ExecuteOptions {

@@ -1,4 +1,4 @@
-#include "io/run_writes.h"
+#include "io/direct_writes.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -19,12 +19,11 @@
 namespace weld::test {
 namespace {
 
-// Opens `path` for writing, with O_DIRECT where the file system allows it and `around_cache`
-// asks for it (the writes suit both).
-int open_for_direct(const std::string& path, int access = O_WRONLY, bool around_cache = true) {
+// Opens `path` for writing, with O_DIRECT where the file system allows it (the writes suit both).
+int open_for_direct(const std::string& path, int access = O_WRONLY) {
   const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | access | O_CLOEXEC, 0644);
   EXPECT_GE(fd, 0) << path;
-  if (around_cache) (void)::fcntl(fd, F_SETFL, O_DIRECT);
+  ::fcntl(fd, F_SETFL, O_DIRECT);
   return fd;
 }
 
@@ -52,37 +51,34 @@ std::string pattern(std::size_t size) {
   return bytes;
 }
 
-void write_pieces(RunWrites& direct, std::size_t file, const std::string& bytes, std::size_t max_piece,
+void write_pieces(DirectWrites& direct, std::size_t file, const std::string& bytes, std::size_t max_piece,
                   unsigned seed) {
   for (const auto& [at, n] : shuffled_pieces(bytes.size(), max_piece, seed))
     direct.write(file, at, std::as_bytes(std::span(bytes.data() + at, n)));
 }
 
-// Around the page cache with its writers, and through it with its one.
-TEST(RunWrites, PiecesInAnyOrderMakeTheFileByteForByte) {
-  for (const bool around_cache : {true, false}) {
-    TempDir dir;
-    RunWrites direct(around_cache ? RunWrites::kDirectWriters : RunWrites::kCachedWriters);
-    // Runs fill and wrap, blocks are shared by pieces, and the last block is partial.
-    const std::vector<std::size_t> sizes = {3 * RunWrites::kRunBytes + 12345, 100, RunWrites::kBlock,
-                                            RunWrites::kBlock * 3 + 1};
-    for (std::size_t k = 0; k < sizes.size(); ++k) {
-      const std::string path = dir.path() + "/f" + std::to_string(k);
-      const int fd = open_for_direct(path, O_WRONLY, around_cache);
-      const std::string bytes = pattern(sizes[k]);
-      const std::size_t file = direct.add_file(fd, path, bytes.size());
-      write_pieces(direct, file, bytes, k == 0 ? 300000 : 700, static_cast<unsigned>(k));
-      direct.finish(file);
-      ::close(fd);
-      EXPECT_EQ(std::filesystem::file_size(path), bytes.size()) << path;
-      EXPECT_TRUE(read_file(path) == bytes) << path << (around_cache ? " around" : " through") << " the cache";
-    }
+TEST(DirectWrites, PiecesInAnyOrderMakeTheFileByteForByte) {
+  TempDir dir;
+  DirectWrites direct;
+  // Runs fill and wrap, blocks are shared by pieces, and the last block is partial.
+  const std::vector<std::size_t> sizes = {3 * DirectWrites::kRunBytes + 12345, 100, DirectWrites::kBlock,
+                                          DirectWrites::kBlock * 3 + 1};
+  for (std::size_t k = 0; k < sizes.size(); ++k) {
+    const std::string path = dir.path() + "/f" + std::to_string(k);
+    const int fd = open_for_direct(path);
+    const std::string bytes = pattern(sizes[k]);
+    const std::size_t file = direct.add_file(fd, path, bytes.size());
+    write_pieces(direct, file, bytes, k == 0 ? 300000 : 700, static_cast<unsigned>(k));
+    direct.finish(file);
+    ::close(fd);
+    EXPECT_EQ(std::filesystem::file_size(path), bytes.size()) << path;
+    EXPECT_TRUE(read_file(path) == bytes) << path;
   }
 }
 
-TEST(RunWrites, FilesWrittenAtOnceKeepTheirOwnBytes) {
+TEST(DirectWrites, FilesWrittenAtOnceKeepTheirOwnBytes) {
   TempDir dir;
-  RunWrites direct(RunWrites::kDirectWriters);
+  DirectWrites direct;
   std::vector<int> fds;
   std::vector<std::string> paths, contents;
   std::vector<std::vector<std::pair<std::size_t, std::size_t>>> pieces;
@@ -112,16 +108,16 @@ TEST(RunWrites, FilesWrittenAtOnceKeepTheirOwnBytes) {
   }
 }
 
-TEST(RunWrites, RoomReservedIsFilledInPlaceInAnyOrder) {
+TEST(DirectWrites, RoomReservedIsFilledInPlaceInAnyOrder) {
   TempDir dir;
   const std::string path = dir.path() + "/reserved";
   const int fd = open_for_direct(path);
-  RunWrites direct(RunWrites::kDirectWriters);
-  const std::string bytes = pattern(5 * RunWrites::kRunBytes + 777);
+  DirectWrites direct;
+  const std::string bytes = pattern(5 * DirectWrites::kRunBytes + 777);
   const std::size_t file = direct.add_file(fd, path, bytes.size());
   // Pieces of up to a run, three reserved at a time and committed last first: runs fill while
   // pieces of them are still being filled, and pieces of half a run or more close them.
-  const auto pieces = shuffled_pieces(bytes.size(), RunWrites::kMaxPiece, 7);
+  const auto pieces = shuffled_pieces(bytes.size(), DirectWrites::kMaxPiece, 7);
   std::vector<std::span<std::byte>> held;
   for (std::size_t k = 0; k < pieces.size(); ++k) {
     const auto [at, n] = pieces[k];
@@ -139,16 +135,16 @@ TEST(RunWrites, RoomReservedIsFilledInPlaceInAnyOrder) {
   EXPECT_TRUE(read_file(path) == bytes);
 }
 
-TEST(RunWrites, ThreadsReservingAtOnceEachMakeTheirFiles) {
+TEST(DirectWrites, ThreadsReservingAtOnceEachMakeTheirFiles) {
   TempDir dir;
-  RunWrites direct(RunWrites::kDirectWriters);
+  DirectWrites direct;
   constexpr std::size_t kThreads = 6, kFilesEach = 2;  // more streams than open runs
   std::vector<int> fds;
   std::vector<std::string> paths, contents;
   for (std::size_t k = 0; k < kThreads * kFilesEach; ++k) {
     paths.push_back(dir.path() + "/f" + std::to_string(k));
     fds.push_back(open_for_direct(paths.back()));
-    contents.push_back(pattern(3 * RunWrites::kRunBytes + 4099 * k));
+    contents.push_back(pattern(3 * DirectWrites::kRunBytes + 4099 * k));
     contents.back()[0] = static_cast<char>(k);
     EXPECT_EQ(direct.add_file(fds.back(), paths.back(), contents.back().size()), k);
   }
@@ -157,7 +153,7 @@ TEST(RunWrites, ThreadsReservingAtOnceEachMakeTheirFiles) {
     threads.emplace_back([&, t] {
       for (std::size_t f = t * kFilesEach; f < (t + 1) * kFilesEach; ++f) {
         const std::string& bytes = contents[f];
-        for (const auto& [at, n] : shuffled_pieces(bytes.size(), RunWrites::kRunBytes / 2, static_cast<unsigned>(f))) {
+        for (const auto& [at, n] : shuffled_pieces(bytes.size(), DirectWrites::kRunBytes / 2, static_cast<unsigned>(f))) {
           if (n % 2 == 0) {  // half the pieces copied, half filled in place
             direct.write(f, at, std::as_bytes(std::span(bytes.data() + at, n)));
           } else {
@@ -177,15 +173,15 @@ TEST(RunWrites, ThreadsReservingAtOnceEachMakeTheirFiles) {
   }
 }
 
-TEST(RunWrites, AFailedWriteIsReportedWithTheFile) {
+TEST(DirectWrites, AFailedWriteIsReportedWithTheFile) {
   TempDir dir;
   const std::string path = dir.path() + "/read-only";
   { std::ofstream(path) << "x"; }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // every write fails
   ASSERT_GE(fd, 0);
-  RunWrites direct(RunWrites::kDirectWriters);
-  const std::size_t file = direct.add_file(fd, path, 3 * RunWrites::kRunBytes);
-  const std::string bytes = pattern(3 * RunWrites::kRunBytes);
+  DirectWrites direct;
+  const std::size_t file = direct.add_file(fd, path, 3 * DirectWrites::kRunBytes);
+  const std::string bytes = pattern(3 * DirectWrites::kRunBytes);
   try {
     write_pieces(direct, file, bytes, 100000, 1);
     direct.finish(file);
@@ -197,15 +193,14 @@ TEST(RunWrites, AFailedWriteIsReportedWithTheFile) {
   ::close(fd);
 }
 
-TEST(RunWrites, ADiscardedFileGetsNoMoreWrites) {
+TEST(DirectWrites, ADiscardedFileGetsNoMoreWrites) {
   TempDir dir;
   const std::string path = dir.path() + "/dropped";
   const int fd = open_for_direct(path);
-  RunWrites direct(RunWrites::kDirectWriters);
-  const std::size_t file = direct.add_file(fd, path, 2 * RunWrites::kRunBytes);
-  // Short of the 2 MiB grid: held in an open run.
-  const std::string bytes = pattern(RunWrites::kFolioBytes / 2);
-  direct.write(file, 0, std::as_bytes(std::span(bytes)));
+  DirectWrites direct;
+  const std::size_t file = direct.add_file(fd, path, 2 * DirectWrites::kRunBytes);
+  const std::string bytes = pattern(DirectWrites::kRunBytes / 2);
+  direct.write(file, 0, std::as_bytes(std::span(bytes)));  // held in an open run
   direct.discard(file);
   ::close(fd);
   EXPECT_EQ(std::filesystem::file_size(path), 0u);

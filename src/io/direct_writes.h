@@ -1,24 +1,16 @@
-// Files written in runs: pieces of any size at any offset gathered into aligned buffers of
-// bytes contiguous in one file, each written with one call, through the page cache or around
-// it (O_DIRECT).
+// Files written around the page cache (O_DIRECT), from pieces of any size at any offset.
 //
-// Through the page cache, a write that covers a whole aligned 2 MiB of the file lands in one
-// 2 MiB folio, which a later mmap of the file (the next merge's input) maps with one fault;
-// tiles of 128 KiB written one by one land in folios of 32 pages at best, mapped 16 pages a
-// fault, and with more of the kernel's work per page written (docs/performance.md, "Large
-// folios").
+// A buffered write puts every byte of the output into a page of the page cache that the
+// kernel has just taken off its free list. Where the machine is a VM that hands free memory
+// back to its host (virtio-balloon free page reporting), touching such a page again costs a
+// fault in the host: writing 2.2 GB took 0.39 s right after the memory was freed and 2.4-4.9
+// s once the host had it back (docs/performance.md, "Writing the output"). Written with
+// O_DIRECT, the bytes go from a few buffers of weld's own, reused, to the disk.
 //
-// Around it: a buffered write puts every byte of the output into a page of the page cache
-// that the kernel has just taken off its free list. Where the machine is a VM that hands free
-// memory back to its host (virtio-balloon free page reporting), touching such a page again
-// costs a fault in the host: writing 2.2 GB took 0.39 s right after the memory was freed and
-// 2.4-4.9 s once the host had it back (docs/performance.md, "Writing the output"). Written
-// with O_DIRECT, the bytes go from a few buffers of weld's own, reused, to the disk; and
-// O_DIRECT takes whole aligned blocks only, while a merge's tiles start anywhere.
-//
-// A run holds up to kRunBytes, in an aligned buffer.
+// O_DIRECT takes whole aligned blocks only, and a merge's tiles start anywhere. So the pieces
+// are gathered into runs: bytes contiguous in one file, up to kRunBytes, in an aligned buffer.
 // A worker reserves a piece's room in a run and fills it there, unlocked: a tile is merged
-// straight into the run, and the only copy of its bytes is the write's (a copy into the runs
+// straight into the run, and the only copy of its bytes is the disk's (a copy into the runs
 // under the lock cost dare_linear a tenth of its time, linear three tenths). A run's whole
 // blocks are written as one write, on threads of their own (a worker writing would wait for
 // the disk while it could compute), once it is full or closed and every piece reserved in it
@@ -48,27 +40,18 @@
 
 namespace weld {
 
-class RunWrites {
+class DirectWrites {
  public:
   // Offsets, lengths and memory of every write are multiples of this.
   static constexpr std::size_t kBlock = 4096;
   // Large enough that the disk, not the call, sets the pace (writing 2.2 GB with O_DIRECT here
   // took 1.92 s in writes of 128 KiB, 0.84-0.90 s in writes of 4 MiB).
   static constexpr std::size_t kRunBytes = std::size_t{4} << 20;
-  // A run closes where it reaches a multiple of this in its file (copies are cut there too):
-  // through the page cache, its whole 2 MiB pieces land in 2 MiB folios, and the writing
-  // thread gets each run as soon as its piece of the file is complete. (Closed only when full
-  // or making way for another, a run that held one 2 MiB chunk waited for two more chunks,
-  // and the runs' writes came late and in bursts.)
-  static constexpr std::uint64_t kFolioBytes = std::uint64_t{2} << 20;
   // Runs being filled at once: one per worker's stream of tiles, and spares.
   static constexpr std::size_t kOpenRuns = 4;
-  // Threads writing runs around the page cache: a virtual disk here took 2.2 GB in 4 MiB
-  // writes in 2.0 s from one writer, in 1.2 s from two.
-  static constexpr std::size_t kDirectWriters = 2;
-  // Threads writing runs through it: one, as the kernel serialises writes into a file on its
-  // lock, and a second writer spun on it (18% of a linear merge's samples).
-  static constexpr std::size_t kCachedWriters = 1;
+  // Threads writing runs: a virtual disk here took 2.2 GB in 4 MiB writes in 2.0 s from one
+  // writer, in 1.2 s from two.
+  static constexpr std::size_t kWriters = 2;
   // Runs in all: the open ones, and as many written behind them.
   static constexpr std::size_t kRuns = 2 * kOpenRuns;
   // A run's buffer: a run's worth, and the block that a start inside a block leaves unused, so
@@ -77,14 +60,13 @@ class RunWrites {
   // The memory it holds, but for the few partly filled blocks.
   static constexpr std::size_t kBufferBytes = kRuns * kRunBuffer;
 
-  // `writers` threads write the runs. REQUIRES: writers >= 1.
-  explicit RunWrites(std::size_t writers);
+  DirectWrites();
   // Stops the writing threads; what no finish() completed is dropped.
-  ~RunWrites();
-  RunWrites(const RunWrites&) = delete;
-  RunWrites& operator=(const RunWrites&) = delete;
+  ~DirectWrites();
+  DirectWrites(const DirectWrites&) = delete;
+  DirectWrites& operator=(const DirectWrites&) = delete;
 
-  // Takes on `fd` (opened with O_DIRECT or not: the writes suit both), which is `size` bytes
+  // Takes on `fd` (opened with O_DIRECT, or not: the writes suit both), which is `size` bytes
   // long once complete; `path` names it in errors. Returns the id of the file.
   std::size_t add_file(int fd, std::string path, std::uint64_t size);
   // The largest piece reserve() takes.

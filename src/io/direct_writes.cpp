@@ -1,4 +1,4 @@
-#include "io/run_writes.h"
+#include "io/direct_writes.h"
 
 #include <unistd.h>
 
@@ -13,23 +13,22 @@
 namespace weld {
 namespace {
 
-constexpr std::uint64_t block_floor(std::uint64_t offset) { return offset - offset % RunWrites::kBlock; }
-constexpr std::uint64_t block_ceil(std::uint64_t offset) { return block_floor(offset + RunWrites::kBlock - 1); }
+constexpr std::uint64_t block_floor(std::uint64_t offset) { return offset - offset % DirectWrites::kBlock; }
+constexpr std::uint64_t block_ceil(std::uint64_t offset) { return block_floor(offset + DirectWrites::kBlock - 1); }
 
 std::byte* allocate_aligned(std::size_t bytes) {
-  void* memory = std::aligned_alloc(RunWrites::kBlock, bytes);
+  void* memory = std::aligned_alloc(DirectWrites::kBlock, bytes);
   if (memory == nullptr) throw std::bad_alloc();
   return static_cast<std::byte*>(memory);
 }
 
 }  // namespace
 
-RunWrites::RunWrites(std::size_t writers) : run_memory_(allocate_aligned(kBufferBytes), std::free) {
-  WELD_CHECK(writers >= 1);
-  for (std::size_t w = 0; w < writers; ++w) writers_.emplace_back([this] { write_jobs(); });
+DirectWrites::DirectWrites() : run_memory_(allocate_aligned(kBufferBytes), std::free) {
+  for (std::size_t w = 0; w < kWriters; ++w) writers_.emplace_back([this] { write_jobs(); });
 }
 
-RunWrites::~RunWrites() {
+DirectWrites::~DirectWrites() {
   {
     const std::lock_guard lock(mutex_);
     for (File& f : files_) f.dropped = true;
@@ -39,19 +38,19 @@ RunWrites::~RunWrites() {
   for (std::thread& writer : writers_) writer.join();
 }
 
-std::size_t RunWrites::add_file(int fd, std::string path, std::uint64_t size) {
+std::size_t DirectWrites::add_file(int fd, std::string path, std::uint64_t size) {
   const std::lock_guard lock(mutex_);
   files_.push_back({.fd = fd, .path = std::move(path), .size = size});
   return files_.size() - 1;
 }
 
-std::span<std::byte> RunWrites::reserve(std::size_t file, std::uint64_t offset, std::size_t n) {
+std::span<std::byte> DirectWrites::reserve(std::size_t file, std::uint64_t offset, std::size_t n) {
   WELD_CHECK(n > 0 && n <= kMaxPiece);
   std::unique_lock lock(mutex_);
   return take(lock, file, offset, n, true);
 }
 
-void RunWrites::commit(std::span<std::byte> piece) {
+void DirectWrites::commit(std::span<std::byte> piece) {
   const std::lock_guard lock(mutex_);
   const auto r = static_cast<std::size_t>((piece.data() - run_memory_.get()) / static_cast<std::ptrdiff_t>(kRunBuffer));
   WELD_CHECK(r < kRuns && runs_[r].unfilled > 0);
@@ -59,7 +58,7 @@ void RunWrites::commit(std::span<std::byte> piece) {
   if (runs_[r].state == RunState::kClosing && runs_[r].unfilled == 0) write_run(r);
 }
 
-void RunWrites::write(std::size_t file, std::uint64_t offset, std::span<const std::byte> bytes) {
+void DirectWrites::write(std::size_t file, std::uint64_t offset, std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
     std::span<std::byte> piece;
     {
@@ -73,7 +72,7 @@ void RunWrites::write(std::size_t file, std::uint64_t offset, std::span<const st
   }
 }
 
-std::span<std::byte> RunWrites::take(std::unique_lock<std::mutex>& lock, std::size_t file, std::uint64_t offset,
+std::span<std::byte> DirectWrites::take(std::unique_lock<std::mutex>& lock, std::size_t file, std::uint64_t offset,
                                         std::size_t n, bool whole) {
   throw_if_failed();
   WELD_CHECK(file < files_.size() && offset <= files_[file].size && n <= files_[file].size - offset);
@@ -86,17 +85,16 @@ std::span<std::byte> RunWrites::take(std::unique_lock<std::mutex>& lock, std::si
   if (r < kRuns && whole && room(r) < n) close_run(r);
   if (r == kRuns || runs_[r].state != RunState::kOpen) r = open_run(lock, file, offset);
   Run& run = runs_[r];
-  const auto to_grid = static_cast<std::size_t>(kFolioBytes - run.end % kFolioBytes);
-  const std::size_t m = whole ? n : std::min({n, room(r), to_grid});
+  const std::size_t m = whole ? n : std::min(n, room(r));
   const std::span<std::byte> piece(buffer_of(r) + (run.end - block_floor(run.begin)), m);
   run.end += m;
   ++run.unfilled;
   run.last_use = ++uses_;
-  if (room(r) == 0 || run.end % kFolioBytes == 0) close_run(r);
+  if (room(r) == 0) close_run(r);
   return piece;
 }
 
-void RunWrites::finish(std::size_t file) {
+void DirectWrites::finish(std::size_t file) {
   std::unique_lock lock(mutex_);
   for (std::size_t r = 0; r < kRuns; ++r) {
     if (runs_[r].file != file || runs_[r].state == RunState::kFree || runs_[r].state == RunState::kWriting) continue;
@@ -118,7 +116,7 @@ void RunWrites::finish(std::size_t file) {
     fail("cannot truncate '{}' to {} bytes: {}", f.path, f.size, std::strerror(errno));
 }
 
-void RunWrites::discard(std::size_t file) {
+void DirectWrites::discard(std::size_t file) {
   std::unique_lock lock(mutex_);
   files_[file].dropped = true;
   // A run with pieces still being filled is freed by the last commit().
@@ -128,11 +126,11 @@ void RunWrites::discard(std::size_t file) {
   wait_for_file(lock, file);
 }
 
-void RunWrites::throw_if_failed() const {
+void DirectWrites::throw_if_failed() const {
   if (failure_) throw Error(*failure_);
 }
 
-std::size_t RunWrites::open_run(std::unique_lock<std::mutex>& lock, std::size_t file, std::uint64_t at) {
+std::size_t DirectWrites::open_run(std::unique_lock<std::mutex>& lock, std::size_t file, std::uint64_t at) {
   const auto is_open = [](const Run& run) { return run.state == RunState::kOpen; };
   const auto is_free = [](const Run& run) { return run.state == RunState::kFree; };
   // Counted again after each wait: another caller may have opened a run meanwhile.
@@ -151,12 +149,12 @@ std::size_t RunWrites::open_run(std::unique_lock<std::mutex>& lock, std::size_t 
   return r;
 }
 
-void RunWrites::close_run(std::size_t r) {
+void DirectWrites::close_run(std::size_t r) {
   runs_[r].state = RunState::kClosing;
   if (runs_[r].unfilled == 0) write_run(r);
 }
 
-void RunWrites::write_run(std::size_t r) {
+void DirectWrites::write_run(std::size_t r) {
   Run& run = runs_[r];
   if (files_[run.file].dropped) return free_run(r);
   run.state = RunState::kWriting;
@@ -178,12 +176,12 @@ void RunWrites::write_run(std::size_t r) {
   }
 }
 
-void RunWrites::free_run(std::size_t r) {
+void DirectWrites::free_run(std::size_t r) {
   runs_[r].state = RunState::kFree;
   changed_.notify_all();  // a caller may wait for a free run
 }
 
-void RunWrites::add_to_part_block(std::size_t file, std::uint64_t offset, std::span<const std::byte> bytes) {
+void DirectWrites::add_to_part_block(std::size_t file, std::uint64_t offset, std::span<const std::byte> bytes) {
   const std::uint64_t begin = block_floor(offset);
   WELD_CHECK(offset + bytes.size() <= begin + kBlock);
   auto [it, added] = part_blocks_.try_emplace({file, begin}, PartBlock{});
@@ -202,17 +200,17 @@ void RunWrites::add_to_part_block(std::size_t file, std::uint64_t offset, std::s
   part_blocks_.erase(it);
 }
 
-void RunWrites::queue(Job job) {
+void DirectWrites::queue(Job job) {
   ++files_[job.file].in_flight;
   jobs_.push_back(std::move(job));
   changed_.notify_all();
 }
 
-void RunWrites::wait_for_file(std::unique_lock<std::mutex>& lock, std::size_t file) {
+void DirectWrites::wait_for_file(std::unique_lock<std::mutex>& lock, std::size_t file) {
   changed_.wait(lock, [&] { return files_[file].in_flight == 0; });
 }
 
-void RunWrites::write_jobs() {
+void DirectWrites::write_jobs() {
   std::unique_lock lock(mutex_);
   for (;;) {
     changed_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
