@@ -7,10 +7,9 @@
 namespace weld {
 
 // Chunks end, where they can, on multiples of this in the output file, so that each is a
-// whole aligned piece of it. Written in one go, such a piece lands in one 2 MiB folio of the
-// page cache, which a later merge reading the file through a map maps with one fault, where
-// pieces that start anywhere land in folios of 1 to 32 pages, mapped 16 pages a fault
-// (docs/performance.md, "Large folios").
+// whole aligned piece of it and its 128 KiB tiles start on 128 KiB multiples: the page cache
+// then keeps them in folios of 32 pages, where tiles that start anywhere (the header is not
+// a multiple of anything) land in folios of 1 to 16 (docs/performance.md, "Large folios").
 inline constexpr std::uint64_t kChunkAlignBytes = std::uint64_t{2} << 20;
 
 // A first chunk of `first` elements, then chunks of `step`.
