@@ -47,7 +47,10 @@ WELD_TARGET_LANES std::size_t add_fused(const LaneSpan& s, std::array<LaneSum*, 
   DoubleLanes t[kSums];
   std::size_t at = 0;
   for (; at + kLaneWidth <= s.n; at += kLaneWidth) {
-    for (std::size_t i = 0; i < kInputs; ++i) x[i] = lanes_detail::load16<T>(s.inputs[i] + at * size, 0xffff);
+    for (std::size_t i = 0; i < kInputs; ++i) {
+      lanes_detail::prefetch_ahead<T>(s.inputs[i], at);
+      x[i] = lanes_detail::load16<T>(s.inputs[i] + at * size, 0xffff);
+    }
     terms(static_cast<const Lanes*>(x), t);
     for (std::size_t k = 0; k < kSums; ++k)
       for (int half = 0; half < 2; ++half) {

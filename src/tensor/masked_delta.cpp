@@ -98,6 +98,8 @@ WELD_TARGET_LANES std::size_t random_keep_l1_fused(const std::byte* x, const std
   std::size_t j = 0;
   CounterRng::LaneDraws draws(rng, begin);
   for (; j + 16 <= n; j += 16) {
+    lanes_detail::prefetch_ahead<T>(x, j);
+    lanes_detail::prefetch_ahead<T>(b, j);
     const Lanes d = lanes_detail::load16<T>(x + j * size, 0xffff) - lanes_detail::load16<T>(b + j * size, 0xffff);
     CounterRng::DrawBits halves;
     draws.next_bits(halves);
@@ -124,6 +126,8 @@ WELD_TARGET_LANES void delta_bits_fused(const std::byte* x, const std::byte* b, 
   const __m512i keep_v = _mm512_set1_epi32(static_cast<int>(keep)), flip_v = _mm512_set1_epi32(static_cast<int>(flip));
   for (std::size_t j = 0; j < n; j += 16) {
     const __mmask16 mask = n - j >= 16 ? __mmask16(0xffff) : x86::tail_mask(n - j);
+    lanes_detail::prefetch_ahead<T>(x, j);
+    lanes_detail::prefetch_ahead<T>(b, j);
     const Lanes d = lanes_detail::load16<T>(x + j * size, mask) - lanes_detail::load16<T>(b + j * size, mask);
     const __m512i bits = _mm512_xor_si512(_mm512_and_si512(_mm512_castps_si512(d), keep_v), flip_v);
     _mm512_mask_storeu_epi32(out + 4 * j, mask, bits);

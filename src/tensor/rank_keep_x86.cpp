@@ -49,6 +49,8 @@ WELD_TARGET_LANES void settle_fused(const std::byte* x, const std::byte* b, cons
   std::size_t listed = count;
   for (std::size_t j = 0; j < n; j += 16) {
     const __mmask16 mask = n - j >= 16 ? __mmask16(0xffff) : tail_mask(n - j);
+    lanes_detail::prefetch_ahead<T>(x, j);
+    lanes_detail::prefetch_ahead<T>(b, j);
     const Lanes d = lanes_detail::load16<T>(x + j * size, mask) - lanes_detail::load16<T>(b + j * size, mask);
     const __m512i key = _mm512_and_si512(_mm512_castps_si512(d), _mm512_set1_epi32(0x7fffffff));
     _mm512_mask_storeu_epi32(keys + j, mask, key);
