@@ -15,6 +15,7 @@ __attribute__((target("avx2"))) std::size_t bf16_to_f32_avx2(const std::byte* in
                                                              std::size_t n) noexcept {
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
+    prefetch_ahead(in, 2 * i);
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i));
     const __m256i w = _mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16);
     _mm256_storeu_ps(out + i, _mm256_castsi256_ps(w));
@@ -51,8 +52,10 @@ __attribute__((target("avx2"))) std::size_t f32_to_bf16_avx2(const float* in, st
 __attribute__((target("avx2,f16c"))) std::size_t f16_to_f32_f16c(const std::byte* in, float* out,
                                                                  std::size_t n) noexcept {
   std::size_t i = 0;
-  for (; i + 8 <= n; i += 8)
+  for (; i + 8 <= n; i += 8) {
+    prefetch_ahead(in, 2 * i);
     _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i))));
+  }
   return i;
 }
 
@@ -70,10 +73,12 @@ __attribute__((target("avx2,f16c"))) std::size_t f32_to_f16_f16c(const float* in
 WELD_TARGET_AVX512 std::size_t bf16_to_f32_avx512(const std::byte* in, float* out,
                                                   std::size_t n) noexcept {
   std::size_t i = 0;
-  for (; i + 16 <= n; i += 16)
+  for (; i + 16 <= n; i += 16) {
+    prefetch_ahead(in, 2 * i);
     _mm512_storeu_ps(
         out + i,
         bf16_block_to_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 2 * i))));
+  }
   if (i < n) {
     const __mmask16 m = tail_mask(n - i);
     _mm512_mask_storeu_ps(out + i, m, bf16_block_to_f32(_mm256_maskz_loadu_epi16(m, in + 2 * i)));
@@ -98,9 +103,11 @@ WELD_TARGET_AVX512 std::size_t f32_to_bf16_avx512(const float* in, std::byte* ou
 WELD_TARGET_AVX512 std::size_t f16_to_f32_avx512(const std::byte* in, float* out,
                                                  std::size_t n) noexcept {
   std::size_t i = 0;
-  for (; i + 16 <= n; i += 16)
+  for (; i + 16 <= n; i += 16) {
+    prefetch_ahead(in, 2 * i);
     _mm512_storeu_ps(
         out + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 2 * i))));
+  }
   if (i < n) {
     const __mmask16 m = tail_mask(n - i);
     _mm512_mask_storeu_ps(out + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, in + 2 * i)));

@@ -145,23 +145,11 @@ WELD_TARGET_AVX512 inline Lanes load16(const std::byte* p, __mmask16 mask) noexc
   }
 }
 
-// How far ahead of its loads a fused loop asks for an input's cache lines. The hardware's own
-// prefetchers stop at each 4 KiB page, and the loops read two to four inputs a few KiB at a
-// time, so they start anew every page or two. In a test program over three mapped 2 GB
-// shards of the bench models (page cache warm, one thread, a fresh map each time), making
-// TIES's keys of two task vectors 4 Ki elements at a time took 0.52-0.59 s with the lines
-// asked for 4 KiB ahead against 0.73-0.76 s without, and a three-input merge 0.46-0.51 s
-// against 0.54-0.57 s; 1 KiB ahead did less. A page not yet mapped drops the request.
-inline constexpr std::size_t kPrefetchBytes = 4096;
-
 // Asks for the cache line kPrefetchBytes past value `at` of p, once per line (at a multiple
-// of 16). A prefetch never faults, so it may point past the input's end: the address is
-// formed as an integer, as a pointer that far past its object would be undefined.
+// of 16).
 template <DType T>
 [[gnu::always_inline]] inline void prefetch_ahead(const std::byte* p, std::size_t at) noexcept {
-  constexpr std::size_t size = T == DType::kF32 ? 4 : 2;
-  if (at * size % 64 == 0)
-    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) + at * size + kPrefetchBytes));
+  x86::prefetch_ahead(p, at * (T == DType::kF32 ? 4 : 2));
 }
 
 template <DType T>
